@@ -289,8 +289,9 @@ def flic_torso_size(raw_joints_xy, protocol="rsho_lhip"):
         (N,) float64 torso sizes in pixels.
 
     Example:
-        >>> flic_torso_size(np.zeros((1, 11, 2)) + np.eye(11, 2)[None] * 0)
-        array([0.])
+        >>> joints = np.zeros((1, 11, 2)); joints[0, 6] = [30.0, 40.0]   # l_hip
+        >>> flic_torso_size(joints)                                      # r_shoulder at 0
+        array([50.])
     """
     pairs = {"rsho_lhip": (3, 6), "lsho_rhip": (0, 7)}
     if protocol not in pairs:
