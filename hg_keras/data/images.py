@@ -1,0 +1,138 @@
+"""Reading image files into the region around a person, decoding large JPEGs at reduced size.
+
+Everything here is TensorFlow ops, so it runs inside ``tf.data`` without Python.
+
+A decoded *region* comes with a ``region_to_image`` matrix that maps region pixel coordinates
+to original image pixel coordinates (``hg_keras.data.transforms`` convention: pixel centres at
+integers). Composing ``crop_matrix(...) @ region_to_image`` warps the region exactly as the
+full image would have been warped, so reduced decoding never changes the geometry.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+# JPEG can be decoded at 1/r of its size by libjpeg's DCT scaling, for these r.
+JPEG_REDUCTION_RATIOS = (1, 2, 4, 8)
+# Extra image pixels kept around a region so bilinear sampling at its border sees real data.
+REGION_MARGIN_PX = 2.0
+
+
+def region_half_extent_px(scale, max_scale_factor, max_rotation_deg):
+    """Half side of the axis-aligned square that holds every crop of a person.
+
+    Args:
+        scale: scalar float tensor, person box side / 200.
+        max_scale_factor: largest scale augmentation factor (Python float).
+        max_rotation_deg: largest absolute rotation (Python float).
+
+    Returns:
+        scalar float32 tensor, in image pixels, margin included.
+    """
+    theta = math.radians(min(abs(max_rotation_deg), 45.0))
+    spread = math.cos(theta) + math.sin(theta)  # bounding box of a rotated square, per side
+    box_px = 200.0 * tf.cast(scale, tf.float32) * max_scale_factor
+    return 0.5 * box_px * spread + REGION_MARGIN_PX
+
+
+def choose_reduction_ratio(max_zoom):
+    """Largest JPEG reduction ratio whose resolution still covers the crop's zoom.
+
+    Args:
+        max_zoom: scalar float tensor, the largest number of output pixels per image pixel
+            any crop of this sample will use.
+
+    Returns:
+        (index into ``JPEG_REDUCTION_RATIOS``, ratio) as int32 scalar tensors.
+    """
+    ratios = tf.constant(JPEG_REDUCTION_RATIOS, tf.float32)
+    fits = ratios * tf.cast(max_zoom, tf.float32) <= 1.0 + 1e-6
+    index = tf.maximum(tf.reduce_sum(tf.cast(fits, tf.int32)) - 1, 0)
+    return index, tf.gather(tf.constant(JPEG_REDUCTION_RATIOS, tf.int32), index)
+
+
+def _window(center, half_extent, ratio, size_hw):
+    """Pixel window [top, left, height, width] (int32) of the reduced image holding the region."""
+    ratio_f = tf.cast(ratio, tf.float32)
+    offset = (ratio_f - 1.0) / 2.0  # reduced pixel u has its centre at image x = r*u + offset
+    reduced_hw = (size_hw + ratio - 1) // ratio
+    low = tf.math.floor((center[::-1] - half_extent - offset) / ratio_f)
+    high = tf.math.ceil((center[::-1] + half_extent - offset) / ratio_f) + 1.0
+    low = tf.clip_by_value(tf.cast(low, tf.int32), 0, reduced_hw - 1)
+    high = tf.clip_by_value(tf.cast(high, tf.int32), low + 1, reduced_hw)
+    return tf.concat([low, high - low], axis=0)
+
+
+def _region_to_image(window, ratio):
+    ratio_f = tf.cast(ratio, tf.float32)
+    offset = (ratio_f - 1.0) / 2.0
+    top = tf.cast(window[0], tf.float32) * ratio_f + offset
+    left = tf.cast(window[1], tf.float32) * ratio_f + offset
+    return tf.stack(
+        [
+            tf.stack([ratio_f, 0.0, left]),
+            tf.stack([0.0, ratio_f, top]),
+            tf.constant([0.0, 0.0, 1.0]),
+        ]
+    )
+
+
+def _decode_jpeg_region(contents, center, half_extent, max_zoom, reduced_decode):
+    size_hw = tf.io.extract_jpeg_shape(contents, output_type=tf.int32)[:2]
+    if reduced_decode:
+        index, ratio = choose_reduction_ratio(max_zoom)
+    else:
+        index, ratio = tf.constant(0), tf.constant(1)
+    window = _window(center, half_extent, ratio, size_hw)
+
+    def decoder(r):
+        return lambda: tf.io.decode_and_crop_jpeg(contents, window, channels=3, ratio=r)
+
+    branches = [decoder(r) for r in JPEG_REDUCTION_RATIOS] if reduced_decode else [decoder(1)]
+    region = tf.switch_case(index, branches) if reduced_decode else branches[0]()
+    return region, _region_to_image(window, ratio)
+
+
+def _decode_other_region(contents, center, half_extent):
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False, dtype=tf.uint8)
+    size_hw = tf.shape(image, out_type=tf.int32)[:2]
+    ratio = tf.constant(1)
+    window = _window(center, half_extent, ratio, size_hw)
+    region = image[window[0] : window[0] + window[2], window[1] : window[1] + window[3]]
+    return region, _region_to_image(window, ratio)
+
+
+def decode_region(contents, center, half_extent_px, max_zoom, reduced_decode=True):
+    """Decode the part of an encoded image around ``center`` (JPEG, PNG, GIF, BMP, WebP).
+
+    Any channel count becomes RGB (grayscale is replicated, alpha is dropped). JPEGs are
+    decoded only inside the region (``decode_and_crop_jpeg``) and, when the crops are
+    smaller than the region, at 1/2, 1/4 or 1/8 size.
+
+    Args:
+        contents: scalar string tensor, the encoded file.
+        center: (2,) float32, region centre (x, y) in image pixels.
+        half_extent_px: scalar float32, half side of the square region in image pixels.
+        max_zoom: scalar float32, the largest output-pixels-per-image-pixel of any crop that
+            will be taken from the region (decides the reduction ratio).
+        reduced_decode: allow reduced-size JPEG decoding.
+
+    Returns:
+        region: (h, w, 3) uint8 tensor (clipped to the image).
+        region_to_image: (3, 3) float32 matrix mapping region pixels to image pixels.
+
+    Example:
+        >>> contents = tf.io.encode_png(tf.zeros((40, 60, 1), tf.uint8))
+        >>> region, to_image = decode_region(contents, [30.0, 20.0], 5.0, 1.0)
+        >>> region.shape.as_list(), to_image.numpy()[:2, 2].tolist()
+        ([11, 11, 3], [25.0, 15.0])
+    """
+    center = tf.cast(tf.convert_to_tensor(center), tf.float32)
+    half_extent_px = tf.cast(half_extent_px, tf.float32)
+    return tf.cond(
+        tf.io.is_jpeg(contents),
+        lambda: _decode_jpeg_region(contents, center, half_extent_px, max_zoom, reduced_decode),
+        lambda: _decode_other_region(contents, center, half_extent_px),
+    )
