@@ -401,17 +401,17 @@ def _parent(path) -> str:
     text = str(path)
     if _is_remote(text):
         return text.rsplit("/", 1)[0]
-    return str(Path(text).resolve().parent)
+    return os.path.dirname(os.path.abspath(text))
 
 
 def _relative_image(image: str, base: str) -> str:
     if _is_remote(image) or _is_remote(base) or not os.path.isabs(image):
         return image
-    try:
-        relative = Path(image).resolve().relative_to(base)
-    except ValueError:
+    base = os.path.abspath(base)
+    image = os.path.abspath(image)
+    if not image.startswith(base.rstrip(os.sep) + os.sep):
         return image
-    return relative.as_posix()
+    return Path(os.path.relpath(image, base)).as_posix()
 
 
 def resolve_image(image: str, root) -> str:
@@ -420,7 +420,7 @@ def resolve_image(image: str, root) -> str:
         return image
     if _is_remote(root):
         return f"{str(root).rstrip('/')}/{image}"
-    return str((Path(root) / image).resolve())
+    return os.path.abspath(os.path.join(root, image))
 
 
 def _json_value(value):

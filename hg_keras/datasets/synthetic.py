@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -459,7 +460,7 @@ def generate(out_dir, num_images: int, seed: int = 0, config: SyntheticConfig | 
         if not cv2.imwrite(str(path), image, params):
             raise OSError(f"{path}: could not write image")
         rows.append({
-            "image": str(path.resolve()),
+            "image": os.path.abspath(path),
             **{k: annotation[k] for k in ("center", "scale", "joints", "annotated",
                                           "visible", "norm_size")},
             "split": "valid" if i in valid else "train",
