@@ -307,3 +307,62 @@ def _check_joints(distances, info, where):
             f"{where}: {distances.shape[1]} joints; expected the {info.num_joints} "
             f"{info.name.upper()} joints in the order of hg_keras.datasets.{info.name.upper()}_INFO"
         )
+
+
+def metric_kind(info):
+    """Which table a dataset gets: ``"mpii"`` (``pckh_table``), ``"flic"`` (``pck_table``)
+    or ``"generic"`` (``pck_per_joint``), from its joint order.
+
+    Example:
+        >>> metric_kind(MPII_INFO)
+        'mpii'
+    """
+    joint_names = tuple(info.joint_names)
+    if joint_names == MPII_INFO.joint_names:
+        return "mpii"
+    if joint_names == FLIC_INFO.joint_names:
+        return "flic"
+    return "generic"
+
+
+def accuracy_table(info, pred_xy, gt_xy, annotated, norm_size, threshold=None):
+    """The dataset's accuracy table: ``pckh_table`` for MPII joints, ``pck_table`` for FLIC,
+    ``pck_per_joint`` otherwise.
+
+    Args:
+        info: ``DatasetInfo`` (joint order, default threshold).
+        pred_xy, gt_xy: (N, K, 2) image pixels. annotated: (N, K) bool.
+        norm_size: (N,) head / torso size in pixels (the records' ``norm_size``).
+        threshold: defaults to ``info.threshold``.
+
+    Returns:
+        dict column -> percent.
+
+    Example:
+        >>> accuracy_table(info, preds.coords, gt, annotated, records.norm_size)["Total"]
+    """
+    threshold = info.threshold if threshold is None else threshold
+    kind = metric_kind(info)
+    if kind == "mpii":
+        return pckh_table(pred_xy, gt_xy, annotated, norm_size, threshold)
+    if kind == "flic":
+        return pck_table(pred_xy, gt_xy, annotated, norm_size, threshold, info.joint_names)
+    return pck_per_joint(pred_xy, gt_xy, annotated, norm_size, threshold, info.joint_names)
+
+
+def curve_thresholds(info):
+    """Thresholds of the dataset's accuracy curve: 0 to ``info.threshold`` in 50 steps
+    (0, 0.01, ..., 0.5 for PCKh)."""
+    return np.round(np.linspace(0.0, info.threshold, 51), 6)
+
+
+def accuracy_curve(info, pred_xy, gt_xy, annotated, norm_size, thresholds=None):
+    """``accuracy_table`` at every threshold: dict column -> (T,) percentages.
+
+    Example:
+        >>> curve = accuracy_curve(info, preds.coords, gt, annotated, records.norm_size)
+        >>> curve_auc(curve_thresholds(info), curve["Total"])
+    """
+    thresholds = curve_thresholds(info) if thresholds is None else thresholds
+    tables = [accuracy_table(info, pred_xy, gt_xy, annotated, norm_size, t) for t in thresholds]
+    return {key: np.array([t[key] for t in tables]) for key in tables[0]}
