@@ -96,7 +96,7 @@ def load(path, split="train", observer_centric: bool = True, image_root=None,
         is_train = bool(np.ravel(field(example, "istrain", where))[0])
         is_test = bool(np.ravel(field(example, "istest", where))[0])
         row_split = "train" if is_train else "test" if is_test else None
-        if row_split not in splits:
+        if row_split is None:
             continue
         coords = _float_array(field(example, "coords", where), where, "coords")
         if coords.ndim != 2 or coords.shape[0] != 2 or coords.shape[1] <= max(JOINT_COLUMNS):
@@ -127,7 +127,7 @@ def load(path, split="train", observer_centric: bool = True, image_root=None,
             "torsobox": box,
         })
     records = make_records(rows, source=str(path))
-    return select_split(records, splits, source=str(path))
+    return select_split(records, split, source=str(path))
 
 
 def _float_array(value, where, name):

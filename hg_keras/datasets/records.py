@@ -11,7 +11,8 @@ scale          float, crop box side / 200 (box side = 200 * scale pixels)
 joints         (K, 2) float64, joint positions (x, y) in image pixels
 annotated      (K,) bool, the joint has a label (False: missing, not counted anywhere)
 visible        (K,) bool, the joint is annotated and not occluded
-norm_size      float, the PCK normaliser (head size for MPII, torso size for FLIC)
+norm_size      float, the PCK normaliser (head size for MPII, torso size for FLIC); NaN
+               when the source does not provide it (such people cannot be scored)
 split          str, "train" / "valid" / "test"
 image_index    int, index of the image in its source annotation file
 person_index   int, index of the person within that image
@@ -343,8 +344,9 @@ def _record_problem(row, num_joints):
         return f"has center {list(row.center)}; center must be finite"
     if not (math.isfinite(row.scale) and row.scale > 0):
         return f"has scale {row.scale}; scale must be > 0"
-    if not (math.isfinite(row.norm_size) and row.norm_size > 0) and row.split != "test":
-        return f"has norm_size {row.norm_size}; norm_size must be > 0"
+    if not math.isnan(row.norm_size) and not (math.isfinite(row.norm_size)
+                                              and row.norm_size > 0):
+        return f"has norm_size {row.norm_size}; norm_size must be > 0 (or NaN: unknown)"
     if row.split not in SPLITS:
         return f"has split {row.split!r}; split must be one of {SPLITS}"
     if not row.image:
