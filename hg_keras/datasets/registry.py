@@ -120,7 +120,8 @@ def load_dataset(spec: str, split: str, root="datasets", require_images: bool = 
         require_images: raise ``DatasetNotFoundError`` when the images folder is absent
             (FLIC, MPII).
         **options: passed to the source's loader (e.g. ``observer_centric=False`` for FLIC,
-            ``num_images`` / ``seed`` for synthetic).
+            ``num_images`` / ``seed`` for synthetic, ``flip_pairs`` / ``valid_fraction``
+            for COCO).
 
     Returns:
         ``(records, info)``: records with absolute image paths and ``DatasetInfo``.
@@ -168,7 +169,9 @@ def load_dataset(spec: str, split: str, root="datasets", require_images: bool = 
         coco = _coco_path(spec, path)
         from hg_keras.datasets import custom
 
-        return custom.load(coco, split=split, **options), custom.info_from_coco(coco)
+        info = custom.info_from_coco(coco, flip_pairs=options.pop("flip_pairs", None),
+                                     category_id=options.get("category_id"))
+        return custom.load(coco, split=split, **options), info
     raise ValueError(
         f"dataset spec {spec!r}: unknown; use 'flic', 'mpii', 'synthetic' or 'coco:PATH'"
     )
