@@ -1,0 +1,51 @@
+"""The training-curve figure of a run (loss and validation accuracy per epoch, cf. Fig. 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def plot_training_curve(history: pd.DataFrame, path, monitor: str = "val_pckh") -> Path:
+    """Plot training loss and the validation metric(s) per epoch to a PNG.
+
+    Args:
+        history: ``history.csv`` of a run (columns ``epoch``, ``loss``, ``val_*``).
+        path: output PNG path.
+        monitor: the main validation metric column.
+
+    Returns:
+        The PNG path.
+
+    Example:
+        >>> plot_training_curve(pd.read_csv("runs/x/history.csv"), "runs/x/curve.png")
+    """
+    path = Path(path)
+    epochs = history["epoch"] + 1 if "epoch" in history else range(1, len(history) + 1)
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    if "loss" in history:
+        loss_ax.plot(epochs, history["loss"], marker="o", label="training loss (sum over stacks)")
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("MSE")
+    loss_ax.set_yscale("log")
+    loss_ax.grid(alpha=0.3)
+    loss_ax.legend()
+    metric_name = monitor.replace("val_", "").upper()
+    for column in [c for c in history.columns if c.startswith(monitor)]:
+        label = column.replace(monitor, metric_name).replace("_limbs", " (wrists, elbows, knees, ankles)")
+        acc_ax.plot(epochs, history[column], marker="o", label=label.replace("_", " "))
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("validation accuracy (%)")
+    acc_ax.set_ylim(0, 100)
+    acc_ax.grid(alpha=0.3)
+    acc_ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
