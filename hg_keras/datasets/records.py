@@ -41,6 +41,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -191,12 +192,13 @@ def flip_permutation_from_names(joint_names, source: str = "joint_names") -> tup
     return tuple(permutation)
 
 
-def make_records(rows, source: str = "records") -> pd.DataFrame:
+def make_records(rows, source: str = "records", skip_bad: bool = False) -> pd.DataFrame:
     """Build a records DataFrame from an iterable of per-person dicts and check it.
 
     Args:
         rows: iterable of dicts with at least the ``RECORD_COLUMNS`` keys (extra keys kept).
         source: file or dataset name used in error messages.
+        skip_bad: drop malformed rows (logging their count and reasons) instead of raising.
 
     Returns:
         records DataFrame (arrays as float64 / bool NumPy arrays, one row per person).
@@ -211,16 +213,21 @@ def make_records(rows, source: str = "records") -> pd.DataFrame:
         >>> records.joints[0].shape
         (1, 2)
     """
-    rows = list(rows)
+    coerced, bad = [], []
     for n, row in enumerate(rows):
-        missing = [c for c in RECORD_COLUMNS if c not in row]
-        if missing:
-            raise AnnotationError(f"{source}: record {n} lacks field(s) {missing}")
-    if not rows:
+        try:
+            coerced.append(coerce_row(row, source, n))
+        except AnnotationError as error:
+            if not skip_bad:
+                raise
+            bad.append(str(error))
+    if bad:
+        logger.warning("%s: skipped %d bad record(s): %s", source, len(bad), "; ".join(bad))
+    if not coerced:
         return empty_records()
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(coerced)
     frame = frame[list(RECORD_COLUMNS) + [c for c in frame.columns if c not in RECORD_COLUMNS]]
-    return check_records(_coerce(frame, source), source)
+    return check_records(frame, source, skip_bad=skip_bad)
 
 
 def empty_records() -> pd.DataFrame:
@@ -236,55 +243,58 @@ def _none_to_nan(value):
     return value
 
 
-def _as_float_array(value, shape, source, n, field):
+def _float_array(value, shape, where, field):
     try:
         array = np.asarray(_none_to_nan(value), dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise AnnotationError(
-            f"{source}: record {n} field {field!r} is not numeric ({error})"
-        ) from None
+    except (TypeError, ValueError, OverflowError) as error:
+        raise AnnotationError(f"{where} field {field!r} is not numeric ({error})") from None
     if shape is not None and array.shape != shape:
         raise AnnotationError(
-            f"{source}: record {n} field {field!r} has shape {array.shape}, expected {shape}"
+            f"{where} field {field!r} has shape {array.shape}, expected {shape}"
         )
     return array
 
 
-def _coerce(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    frame = frame.copy()
-    centers, joints, annotated, visible = [], [], [], []
-    for n, row in enumerate(frame.itertuples(index=False)):
-        centers.append(_as_float_array(row.center, (2,), source, n, "center"))
-        joints.append(_as_float_array(row.joints, None, source, n, "joints"))
-        flags = []
-        for field in ("annotated", "visible"):
-            value = getattr(row, field)
-            try:
-                array = np.asarray(value)
-                if array.dtype.kind not in "biu" or array.ndim != 1:
-                    raise TypeError(f"dtype {array.dtype}, ndim {array.ndim}")
-            except (TypeError, ValueError) as error:
-                raise AnnotationError(
-                    f"{source}: record {n} field {field!r} must be a list of booleans ({error})"
-                ) from None
-            flags.append(array.astype(bool))
-        annotated.append(flags[0])
-        visible.append(flags[1])
-    frame["center"] = centers
-    frame["joints"] = joints
-    frame["annotated"] = annotated
-    frame["visible"] = visible
+def coerce_row(row, source: str = "records", n: int = 0) -> dict:
+    """One record dict with schema types (float64 / bool arrays, float, int, str).
+
+    Raises:
+        AnnotationError: a field is missing or cannot be converted (names source, record
+            ``n`` and the field).
+    """
+    where = f"{source}: record {n}"
+    if not isinstance(row, dict):
+        raise AnnotationError(f"{where} is {type(row).__name__}, expected an object")
+    missing = [c for c in RECORD_COLUMNS if c not in row]
+    if missing:
+        raise AnnotationError(f"{where} lacks field(s) {missing}")
+    out = dict(row)
+    out["center"] = _float_array(row["center"], (2,), where, "center")
+    out["joints"] = _float_array(row["joints"], None, where, "joints")
+    for field in ("annotated", "visible"):
+        value = row[field]
+        try:
+            array = np.asarray(value)
+            if array.dtype.kind not in "biu" or array.ndim != 1:
+                raise TypeError(f"dtype {array.dtype}, ndim {array.ndim}")
+        except (TypeError, ValueError) as error:
+            raise AnnotationError(
+                f"{where} field {field!r} must be a list of booleans ({error})"
+            ) from None
+        out[field] = array.astype(bool)
     for field, kind in (("scale", float), ("norm_size", float), ("image_index", int),
                         ("person_index", int)):
+        value = row[field]
         try:
-            frame[field] = [kind(np.nan if v is None else v) for v in frame[field]]
+            if isinstance(value, (bool, str, bytes)) or np.ndim(value) != 0:
+                raise TypeError(f"got {value!r}")
+            out[field] = kind(np.nan if value is None else value)
         except (TypeError, ValueError, OverflowError) as error:
-            raise AnnotationError(
-                f"{source}: field {field!r} is not a number ({error})"
-            ) from None
-    frame["image"] = [str(v) for v in frame["image"]]
-    frame["split"] = [str(v) for v in frame["split"]]
-    return frame.reset_index(drop=True)
+            raise AnnotationError(f"{where} field {field!r} is not a number ({error})") from None
+    for field in ("image", "split"):
+        if not isinstance(row[field], str):
+            raise AnnotationError(f"{where} field {field!r} must be a string")
+    return out
 
 
 def check_records(records: pd.DataFrame, source: str = "records", num_joints=None,
@@ -518,24 +528,26 @@ def read_jsonl(path, split=None, image_root=None, skip_bad: bool = False) -> pd.
                 continue
             try:
                 row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError(f"expected an object, got {type(row).__name__}")
-                missing = [c for c in RECORD_COLUMNS if c not in row]
-                if missing:
-                    raise ValueError(f"missing field(s) {missing}")
-                _coerce(pd.DataFrame([row]), source)
-            except (ValueError, TypeError) as error:
-                message = f"{source}: line {line_number}: {error}"
+            except ValueError as error:
+                message = f"{source}: line {line_number}: not JSON ({error})"
                 if not skip_bad:
                     raise AnnotationError(message) from None
                 bad.append(message)
                 continue
+            try:
+                row = coerce_row(row, f"{source}: line {line_number}", len(rows))
+                problem = _record_problem(SimpleNamespace(**row), None)
+                if problem is not None:
+                    raise AnnotationError(f"{source}: line {line_number}: record {problem}")
+            except AnnotationError as error:
+                if not skip_bad:
+                    raise
+                bad.append(str(error))
+                continue
             rows.append(row)
     if bad:
         logger.warning("%s: skipped %d bad line(s): %s", source, len(bad), "; ".join(bad))
-    records = make_records(rows, source) if rows else empty_records()
-    if rows:
-        records = check_records(records, source, skip_bad=skip_bad)
+    records = make_records(rows, source, skip_bad=skip_bad)
     root = image_root if image_root is not None else _parent(path)
     records["image"] = [resolve_image(img, root) for img in records["image"]]
     if split is not None:
@@ -611,3 +623,148 @@ def _decodes(path: str) -> bool:
     if data.size == 0:
         return False
     return cv2.imdecode(data, cv2.IMREAD_COLOR) is not None
+
+
+# --- sharded TFRecords ----------------------------------------------------------------
+
+TFRECORD_SUFFIX = ".tfrecord"
+
+
+def shard_paths(prefix, num_shards: int) -> list:
+    """``<prefix>-00000-of-0000N.tfrecord`` names of ``num_shards`` shards."""
+    return [f"{prefix}-{i:05d}-of-{num_shards:05d}{TFRECORD_SUFFIX}" for i in range(num_shards)]
+
+
+def write_tfrecords(records: pd.DataFrame, prefix, num_shards: int = 1,
+                    embed_images: bool = False) -> list:
+    """Write records as sharded TFRecord files of ``tf.train.Example`` (one per person).
+
+    Features: ``image`` (path, relative to the shards' folder when below it), ``center``
+    (2 floats), ``scale``, ``joints`` (2K floats, x y interleaved), ``annotated`` and
+    ``visible`` (K ints), ``norm_size``, ``split``, ``image_index``, ``person_index``, and
+    with ``embed_images`` the encoded file bytes as ``image/encoded``. Other columns are not
+    written.
+
+    Args:
+        records: records DataFrame.
+        prefix: shard path prefix, local or ``gs://bucket/dir/name``.
+        num_shards: number of files; person ``n`` goes to shard ``n % num_shards``.
+        embed_images: also store each image's bytes (for remote training data).
+
+    Returns:
+        list of the shard paths written.
+
+    Example:
+        >>> write_tfrecords(records, "gs://bucket/mpii/train", num_shards=16)  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    if num_shards < 1:
+        raise ValueError(f"num_shards: {num_shards}; must be >= 1")
+    paths = shard_paths(prefix, num_shards)
+    base = _parent(paths[0])
+    if not _is_remote(base):
+        Path(base).mkdir(parents=True, exist_ok=True)
+    writers = [tf.io.TFRecordWriter(p) for p in paths]
+    try:
+        for n, row in enumerate(records.itertuples(index=False)):
+            features = {
+                "image": _bytes_feature(_relative_image(row.image, base).encode()),
+                "center": _float_feature(row.center),
+                "scale": _float_feature([row.scale]),
+                "joints": _float_feature(np.asarray(row.joints).ravel()),
+                "annotated": _int_feature(np.asarray(row.annotated, np.int64)),
+                "visible": _int_feature(np.asarray(row.visible, np.int64)),
+                "norm_size": _float_feature([row.norm_size]),
+                "split": _bytes_feature(row.split.encode()),
+                "image_index": _int_feature([row.image_index]),
+                "person_index": _int_feature([row.person_index]),
+            }
+            if embed_images:
+                with _open(row.image, "rb") as f:
+                    features["image/encoded"] = _bytes_feature(f.read())
+            example = tf.train.Example(features=tf.train.Features(feature=features))
+            writers[n % num_shards].write(example.SerializeToString())
+    finally:
+        for writer in writers:
+            writer.close()
+    return paths
+
+
+def _bytes_feature(value):
+    import tensorflow as tf
+
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+
+def _float_feature(values):
+    import tensorflow as tf
+
+    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in values]))
+
+
+def _int_feature(values):
+    import tensorflow as tf
+
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+
+
+def read_tfrecords(pattern, split=None) -> pd.DataFrame:
+    """Read records from TFRecord shards written by ``write_tfrecords``.
+
+    Args:
+        pattern: a shard path or glob, e.g. ``"gs://bucket/mpii/train-*.tfrecord"``.
+        split: optional split to keep (an empty selection raises).
+
+    Returns:
+        records DataFrame (image paths resolved against the shards' folder; coordinates
+        come back as float32-rounded float64).
+
+    Raises:
+        FileNotFoundError: no file matches.
+        AnnotationError: a record is malformed (names the shard).
+
+    Example:
+        >>> train = read_tfrecords("datasets/mpii/tfrecords/train-*.tfrecord")  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    paths = sorted(tf.io.gfile.glob(str(pattern)))
+    if not paths:
+        raise FileNotFoundError(f"{pattern}: no TFRecord files match")
+    rows = []
+    for path in paths:
+        base = _parent(path)
+        try:
+            for serialized in tf.data.TFRecordDataset(path).as_numpy_iterator():
+                rows.append(_example_to_row(tf.train.Example.FromString(serialized), base))
+        except (tf.errors.DataLossError, KeyError, IndexError, ValueError) as error:
+            raise AnnotationError(f"{path}: malformed TFRecord ({error})") from None
+    records = make_records(rows, source=str(pattern))
+    if split is not None:
+        records = select_split(records, split, source=str(pattern))
+    return records
+
+
+def _example_to_row(example, base: str) -> dict:
+    feature = example.features.feature
+
+    def floats(name):
+        return np.asarray(feature[name].float_list.value, dtype=np.float64)
+
+    def ints(name):
+        return np.asarray(feature[name].int64_list.value, dtype=np.int64)
+
+    image = feature["image"].bytes_list.value[0].decode()
+    return {
+        "image": resolve_image(image, base),
+        "center": floats("center"),
+        "scale": float(floats("scale")[0]),
+        "joints": floats("joints").reshape(-1, 2),
+        "annotated": ints("annotated").astype(bool),
+        "visible": ints("visible").astype(bool),
+        "norm_size": float(floats("norm_size")[0]),
+        "split": feature["split"].bytes_list.value[0].decode(),
+        "image_index": int(ints("image_index")[0]),
+        "person_index": int(ints("person_index")[0]),
+    }
