@@ -177,25 +177,33 @@ def _example_samples(rows, records, coords, gt, errors):
 
 
 def _heatmap_figure(model, records, info, row, flip_test, path):
-    """Run the model on one record and draw its per-joint heatmaps."""
-    from hg_keras.data import PipelineConfig, make_dataset
+    """Run the model on one record's crop and draw its per-joint heatmaps.
+
+    The crop is warped from the full image with the pipeline's crop matrix (the same geometry
+    as ``make_dataset``'s evaluation crops) to avoid building a second ``tf.data`` pipeline.
+    """
+    from hg_keras.data.transforms import crop_matrix, warp_image
     from hg_keras.evaluation.decode import average_with_flipped, heatmap_peaks_np
 
-    input_size = model.input_shape[1] or DEFAULT_INPUT_SIZE
-    config = PipelineConfig(input_size=int(input_size), flip_test=flip_test)
-    one = records.iloc[[row]].reset_index(drop=True)
-    batch = next(iter(make_dataset(one, info, config, training=False, batch_size=1)))
-    outputs = model(batch["image"], training=False)
-    heatmaps = np.asarray(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs)
+    image = _read_image(records["image"].iloc[row])
+    if image is None:
+        return None
+    size = int(model.input_shape[1] or DEFAULT_INPUT_SIZE)
+    matrix = crop_matrix(np.asarray(records["center"].iloc[row], dtype=np.float32),
+                         float(records["scale"].iloc[row]), (size, size))
+    crop = (warp_image(image, matrix, (size, size)).numpy() / 255.0).astype(np.float32)
+
+    def last_output(batch):
+        outputs = model(batch, training=False)
+        return np.asarray(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs)
+
+    heatmaps = last_output(crop[None])
     if flip_test:
-        flipped = model(batch["image_flipped"], training=False)
-        flipped = np.asarray(flipped[-1] if isinstance(flipped, (list, tuple)) else flipped)
+        flipped = last_output(crop[None, :, ::-1].copy())
         heatmaps = average_with_flipped(heatmaps, flipped, info.flip_permutation)
     coords_hm, _ = heatmap_peaks_np(heatmaps)
-    return plots.plot_heatmaps(
-        batch["image"].numpy()[0], heatmaps[0], coords_hm[0], info.joint_names, path,
-        title=f"record #{row}",
-    )
+    return plots.plot_heatmaps(crop, heatmaps[0], coords_hm[0], info.joint_names, path,
+                               title=f"record #{row}: heatmaps of the last stack")
 
 
 def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, out_dir=None,
@@ -370,8 +378,10 @@ def _score(result, info, gt, records, coords, preds, model, label, predictions, 
                 samples, info.joint_names, out_dir / f"examples_{name}.png",
                 title=f"{name.capitalize()} predictions (white x: ground truth)")
     if model is not None and ranked:
-        result.figures["heatmaps"] = _heatmap_figure(
-            model, records, info, ranked[0], flip_test, out_dir / "heatmaps.png")
+        figure = _heatmap_figure(model, records, info, ranked[0], flip_test,
+                                 out_dir / "heatmaps.png")
+        if figure is not None:
+            result.figures["heatmaps"] = figure
 
 
 def _add_table(result, name, frame):

@@ -211,8 +211,9 @@ def plot_heatmaps(crop, heatmaps, coords_hm, joint_names, path, title=None):
     axes[0].axis("off")
     for j, (ax, name) in enumerate(zip(axes[1:], joint_names)):
         ax.imshow(crop * 0.5)
-        ax.imshow(heatmaps[:, :, j], cmap="jet", alpha=0.55, extent=extent,
-                  vmin=0.0, vmax=max(float(heatmaps[:, :, j].max()), 1e-6))
+        low = min(float(heatmaps[:, :, j].min()), 0.0)
+        high = max(float(heatmaps[:, :, j].max()), low + 1e-6)
+        ax.imshow(heatmaps[:, :, j], cmap="jet", alpha=0.55, extent=extent, vmin=low, vmax=high)
         ax.set_title(f"{name} ({heatmaps[:, :, j].max():.2f})", fontsize=8)
         ax.axis("off")
     if title:

@@ -84,7 +84,7 @@ def predict_dataset(
     use_flip = flip_permutation is not None
     permutation = [int(i) for i in flip_permutation] if use_flip else None
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def decode_batch(images, images_flipped, from_heatmap):
         if images_flipped is not None:
             both = _as_list(model(tf.concat([images, images_flipped], 0), training=False))
