@@ -191,6 +191,8 @@ def load(path, split="train", category_id=None, image_root=None,
     for n, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise AnnotationError(f"{source}: images[{n}] needs 'id' and 'file_name'")
+        if not _is_id(image["id"]):
+            raise AnnotationError(f"{source}: images[{n}] field 'id' must be a number or string")
         images[image["id"]] = str(image["file_name"])
     root = str(_image_root(path, images, image_root))
     positions = {image_id: i for i, image_id in enumerate(images)}
@@ -221,11 +223,15 @@ def load(path, split="train", category_id=None, image_root=None,
     return select_split(records, split, source=source)
 
 
+def _is_id(value) -> bool:
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
 def _person(ann: dict, where: str, num_joints: int, images: dict):
     for key in ("image_id", "keypoints"):
         if key not in ann:
             raise AnnotationError(f"{where} lacks field {key!r}")
-    if ann["image_id"] not in images:
+    if not _is_id(ann["image_id"]) or ann["image_id"] not in images:
         raise AnnotationError(f"{where}: image_id {ann['image_id']!r} is not in 'images'")
     try:
         keypoints = np.asarray(ann["keypoints"], dtype=np.float64)

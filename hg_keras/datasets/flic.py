@@ -35,7 +35,7 @@ from hg_keras.datasets.records import (
     resolve_image,
     select_split,
 )
-from hg_keras.datasets.matlab import field, load_mat
+from hg_keras.datasets.matlab import as_float, field, load_mat
 
 ANNOTATION_FILE = "examples.mat"
 JOINT_COLUMNS = (0, 1, 2, 3, 4, 5, 6, 9, 12, 13, 16)
@@ -93,8 +93,8 @@ def load(path, split="train", observer_centric: bool = True, image_root=None,
     rows = []
     for index, example in enumerate(examples):
         where = f"{path}: examples({index + 1})"
-        is_train = bool(np.ravel(field(example, "istrain", where))[0])
-        is_test = bool(np.ravel(field(example, "istest", where))[0])
+        is_train = bool(as_float(field(example, "istrain", where), f"{where}.istrain", 0.0))
+        is_test = bool(as_float(field(example, "istest", where), f"{where}.istest", 0.0))
         row_split = "train" if is_train else "test" if is_test else None
         if row_split is None:
             continue
@@ -112,9 +112,10 @@ def load(path, split="train", observer_centric: bool = True, image_root=None,
         if box.size != 4 or dims.size < 2:
             raise AnnotationError(f"{where}: torsobox must hold 4 numbers and imgdims >= 2")
         filepath = field(example, "filepath", where)
+        if not isinstance(filepath, str) or not filepath:
+            raise AnnotationError(f"{where}.filepath must be the image file name")
         rows.append({
-            "image": resolve_image(str(np.ravel(filepath)[0]) if np.size(filepath) else "",
-                                   image_root),
+            "image": resolve_image(filepath, image_root),
             "center": np.array([(box[0] + box[2]) / 2.0, dims[0] / 2.0]),
             "scale": SCALE,
             "joints": joints,
