@@ -63,6 +63,12 @@ def test_explicit_flip_pairs_override_names(tmp_path):
     assert info.flip_permutation == (2, 1, 0)
 
 
+def test_flip_pairs_naming_an_unknown_joint_are_rejected(tmp_path):
+    path = _write(tmp_path, _coco([_ann()]))
+    with pytest.raises(AnnotationError, match=r"flip_pairs: \('nose', 'chin'\) does not name"):
+        custom.info_from_coco(path, flip_pairs=[("nose", "chin")])
+
+
 def test_unpaired_side_name_is_an_error_naming_the_joint(tmp_path):
     names = ["nose", "left_ear"]
     data = _coco([_ann(keypoints=[1, 1, 2, 2, 2, 2])], names=names)

@@ -1,5 +1,9 @@
 """load_dataset / dataset_info: specs, file discovery and the not-found message."""
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from hg_keras.datasets.records import FLIC_INFO, MPII_INFO
@@ -38,3 +42,24 @@ def test_unknown_spec_is_rejected_by_name():
     with pytest.raises(DatasetNotFoundError, match="nowhere.json"):
         load_dataset("coco:nowhere.json", "train")
 
+
+
+def test_mpii_reference_h5_is_found_under_root_and_images_resolve_there(tmp_path):
+    shared = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mpii" / "valid.h5"
+    if not shared.is_file():
+        pytest.skip(f"reference MPII valid.h5 not found at {shared.resolve()}")
+    (tmp_path / "mpii" / "annot").mkdir(parents=True)
+    (tmp_path / "mpii" / "images").mkdir()
+    shutil.copy(shared, tmp_path / "mpii" / "annot" / "valid.h5")
+    records, info = load_dataset("mpii", "valid", root=tmp_path)
+    assert len(records) == 2958 and info is MPII_INFO
+    assert records.image[0] == os.path.abspath(tmp_path / "mpii" / "images" / "005808361.jpg")
+    with pytest.raises(DatasetNotFoundError, match=r"annot/train\.h5"):
+        load_dataset("mpii", "train", root=tmp_path)
+
+
+def test_flic_without_images_folder_says_where_images_go(tmp_path):
+    (tmp_path / "flic").mkdir()
+    (tmp_path / "flic" / "examples.mat").write_bytes(b"")
+    with pytest.raises(DatasetNotFoundError, match=r"flic/images/"):
+        load_dataset("flic", "train", root=tmp_path)
