@@ -48,9 +48,6 @@ import pandas as pd
 
 from hg_keras.evaluation import occlusion, pck, plots, predictions_io, report
 
-# Prediction files of the reference code and its ports hold MATLAB's 1-based pixel
-# coordinates for MPII and FLIC; records follow hg_keras' 0-based convention.
-COMMUNITY_OFFSET_PX = {"mpii": 1.0, "flic": 1.0}
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_INPUT_SIZE = 256
 
@@ -131,10 +128,6 @@ def _label(path, default):
     return Path(path).stem if path else default
 
 
-def _offset(info, offset_px):
-    return COMMUNITY_OFFSET_PX.get(info.name, 0.0) if offset_px is None else float(offset_px)
-
-
 def _curve_columns(info, table):
     kind = pck.metric_kind(info)
     if kind == "mpii":
@@ -209,7 +202,7 @@ def _heatmap_figure(model, records, info, row, flip_test, path):
 def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, out_dir=None,
              predictions=None, compare=(), root="datasets", batch_size=DEFAULT_BATCH_SIZE,
              model=None, records=None, info=None, num_examples=8, progress=True,
-             offset_px=None, label=None, verbose=True):
+             offset_px=0.0, label=None, verbose=True):
     """Score a model or a predictions file on one split and write the full report.
 
     Args:
@@ -228,7 +221,8 @@ def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, o
         num_examples: skeletons per best / worst figure.
         progress: show a progress bar during inference.
         offset_px: coordinate offset of prediction files (added on save, subtracted on
-            load); default 1.0 for MPII / FLIC (MATLAB's 1-based pixels), else 0.
+            load). 0 by default: MPII and FLIC records keep the annotations' MATLAB pixel
+            frame, the frame of the official evaluation and of published prediction files.
         label: name of the main row (default: the weights' or predictions' file stem).
         verbose: print the tables.
 
@@ -252,7 +246,7 @@ def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, o
     out_dir = Path(out_dir or Path("reports") / f"{dataset_name}_{split}_{label}")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = EvaluationResult(out_dir=out_dir)
-    offset = _offset(info, offset_px)
+    offset = float(offset_px)
 
     if predictions is not None:
         coords = predictions_io.load_predictions(predictions, info.num_joints, -offset)
@@ -274,9 +268,8 @@ def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, o
     result.files["predictions_mat"] = predictions_io.save_predictions(
         out_dir / f"{stem}.mat", coords, offset)
     if info.name == "mpii" and split == "test":
-        result.files["mpii_submission"] = predictions_io.save_mpii_submission(
-            out_dir / "pred_keypoints_mpii.mat", coords, records["image_index"],
-            records["person_index"], offset_px=offset)
+        result.files["mpii_submission"] = _write_mpii_submission(
+            out_dir / "pred_keypoints_mpii.mat", records, coords, root, offset, verbose)
 
     gt = _GroundTruth.from_records(records)
     if gt.annotated.any():
@@ -290,6 +283,39 @@ def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, o
             print(f"\n{name}\n{report.to_markdown(frame)}")
         print(f"report written to {out_dir}")
     return result
+
+
+def mpii_test_image_indices(root="datasets"):
+    """0-based ``annolist`` indices of the MPII test images (``RELEASE.img_train == 0``).
+
+    Read from the official ``mpii_human_pose_v1_u12_1.mat`` under ``root/mpii``; None when
+    that file is absent.
+    """
+    from hg_keras.datasets.matlab import field, load_mat
+    from hg_keras.datasets.registry import MPII_MAT_CANDIDATES
+
+    for candidate in MPII_MAT_CANDIDATES:
+        path = Path(root) / "mpii" / candidate
+        if path.is_file():
+            release = load_mat(path, "RELEASE")
+            img_train = np.ravel(np.asarray(field(release, "img_train", f"{path}: RELEASE")))
+            return np.flatnonzero(img_train == 0)
+    return None
+
+
+def _write_mpii_submission(path, records, coords, root, offset, verbose):
+    """The test-server .mat for the single-person people (all people if unknown)."""
+    keep = np.ones(len(records), bool)
+    if "single_person" in records.columns:
+        keep = records["single_person"].fillna(False).to_numpy(dtype=bool)
+    test_images = mpii_test_image_indices(root)
+    if test_images is None and verbose:
+        print(f"{path.name}: mpii_human_pose_v1_u12_1.mat not found under {root}/mpii; "
+              "pred gets one entry per test image that has a predicted person")
+    return predictions_io.save_mpii_submission(
+        path, coords[keep], records["image_index"].to_numpy()[keep],
+        records["person_index"].to_numpy()[keep], test_image_indices=test_images,
+        offset_px=offset)
 
 
 def _score(result, info, gt, records, coords, preds, model, label, predictions, compare,
@@ -445,9 +471,9 @@ def build_parser():
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--num-examples", type=int, default=8,
                         help="skeletons per best / worst figure (default: 8)")
-    parser.add_argument("--offset-px", type=float, default=None,
-                        help="coordinate offset of prediction files (default: 1 for "
-                        "MPII / FLIC, whose files use MATLAB's 1-based pixels; else 0)")
+    parser.add_argument("--offset-px", type=float, default=0.0,
+                        help="coordinate offset of prediction files relative to the "
+                        "records (added on save, subtracted on load; default: 0)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="hide the progress bar")
     return parser

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hg_keras.evaluation import evaluate as evaluate_module
 from hg_keras.evaluation.evaluate import build_parser, evaluate, main
 from hg_keras.evaluation.predictions_io import load_predictions
 
@@ -102,5 +101,25 @@ def test_flip_flag_defaults_on_and_turns_off():
     assert build_parser().parse_args(["--no-flip"]).flip_test is False
 
 
-def test_mpii_and_flic_prediction_files_use_matlab_pixels():
-    assert evaluate_module.COMMUNITY_OFFSET_PX == {"mpii": 1.0, "flic": 1.0}
+def test_mpii_test_split_writes_predictions_and_the_submission_without_scoring(
+        model_report, tmp_path):
+    from hg_keras.datasets.records import MPII_INFO
+    from hg_keras.evaluation.predictions_io import load_mpii_submission, save_predictions
+
+    result, records, _ = model_report
+    test = records.copy()
+    test["annotated"] = [np.zeros(16, bool)] * len(test)   # test labels are private
+    test["visible"] = test["annotated"]
+    test["split"] = "test"
+    test["image_index"] = [4, 2][:len(test)] + list(range(10, 10 + len(test) - 2))
+    test["person_index"] = 1
+    preds_file = save_predictions(tmp_path / "test_preds.h5", result.coords)
+    out = evaluate("mpii", predictions=preds_file, split="test", records=test, info=MPII_INFO,
+                   out_dir=tmp_path / "test_report", root=tmp_path / "no_datasets",
+                   verbose=False)
+    assert "accuracy" not in out.tables
+    people = load_mpii_submission(out.files["mpii_submission"])
+    # Without the official .mat, pred has one entry per predicted test image, sorted.
+    order = np.argsort(test["image_index"].to_numpy())
+    for position, row in enumerate(order):
+        np.testing.assert_allclose(people[(position, 1)], result.coords[row])
