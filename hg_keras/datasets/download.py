@@ -21,7 +21,6 @@ import hashlib
 import logging
 import os
 import shutil
-import socket
 import tarfile
 import urllib.error
 import urllib.request
@@ -143,7 +142,7 @@ def fetch(url: str, dest, sha256: str | None = None, timeout_s: float = DEFAULT_
             response = None
         else:
             raise DownloadError(f"{url}: HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, socket.timeout, OSError) as error:
+    except (TimeoutError, urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise DownloadError(f"{url}: cannot connect ({reason})") from None
     if response is not None:
@@ -159,7 +158,7 @@ def fetch(url: str, dest, sha256: str | None = None, timeout_s: float = DEFAULT_
                     while True:
                         try:
                             block = response.read(CHUNK_BYTES)
-                        except (socket.timeout, OSError) as error:
+                        except (TimeoutError, OSError) as error:
                             raise DownloadError(
                                 f"{url}: connection lost after {out.tell()} bytes ({error}); "
                                 "run again to resume"

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hg_keras.datasets.matlab import as_float, field, load_mat
 from hg_keras.datasets.records import (
     FLIC_INFO,
     AnnotationError,
@@ -35,7 +36,6 @@ from hg_keras.datasets.records import (
     resolve_image,
     select_split,
 )
-from hg_keras.datasets.matlab import as_float, field, load_mat
 
 ANNOTATION_FILE = "examples.mat"
 JOINT_COLUMNS = (0, 1, 2, 3, 4, 5, 6, 9, 12, 13, 16)

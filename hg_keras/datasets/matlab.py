@@ -26,7 +26,7 @@ def load_mat(path, variable: str):
     try:
         data = scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=True,
                                 variable_names=[variable])
-    except Exception as error:  # scipy raises many types for damaged files
+    except Exception as error:  # noqa: BLE001 (scipy raises many types for damaged files)
         raise AnnotationError(f"{path}: cannot read as a MATLAB file ({error})") from None
     if variable not in data:
         raise AnnotationError(f"{path}: has no variable {variable!r}")

@@ -183,7 +183,7 @@ def _read_h5(path: Path, splits, image_root: str) -> list:
         missing = [k for k in required if k not in f]
         if missing:
             raise AnnotationError(f"{source}: missing dataset(s) {missing}")
-        data = {k: f[k][()] for k in f.keys() if k in required + ("visible", "normalize")}
+        data = {k: f[k][()] for k in f if k in required + ("visible", "normalize")}
     count = len(data["index"])
     for key, shape in (("person", (count,)), ("imgname", (count,)), ("center", (count, 2)),
                        ("scale", (count,)), ("part", (count, NUM_JOINTS, 2)),

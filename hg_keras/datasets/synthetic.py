@@ -151,7 +151,7 @@ def _sample_skeleton(rng: np.random.Generator) -> tuple:
         sho, elb, wri, hip_id, kne, ank = ids[side]
         outward = sign * right_of_image
 
-        def direction(angle_deg):
+        def direction(angle_deg, outward=outward):
             a = math.radians(angle_deg)
             return math.cos(a) * down + math.sin(a) * outward
 
@@ -416,7 +416,7 @@ def _valid_indices(num_images, seed, fraction) -> set:
         return set()
     count = min(num_images - 1, max(1, int(round(num_images * fraction))))
     order = np.random.default_rng([seed, 0x5EED]).permutation(num_images)
-    return set(int(i) for i in order[:count])
+    return {int(i) for i in order[:count]}
 
 
 def generate(out_dir, num_images: int, seed: int = 0, config: SyntheticConfig | None = None,

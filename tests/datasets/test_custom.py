@@ -109,8 +109,8 @@ def test_valid_fraction_divides_one_file_by_image(tmp_path):
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda d: d["annotations"][0].update(keypoints=[1, 2, 2]), r"annotations\[0\]: field "
-                                                                r"'keypoints' has 3 numbers"),
+    (lambda d: d["annotations"][0].update(keypoints=[1, 2, 2]),
+     r"annotations\[0\]: field 'keypoints' has 3 numbers"),
     (lambda d: d["annotations"][0].update(keypoints=[1] * 14 + [5]), "visibility flags"),
     (lambda d: d["annotations"][0].update(image_id=99), "image_id 99 is not in 'images'"),
     (lambda d: d["annotations"][0].update(bbox=[1, 2]), "'bbox' must be"),

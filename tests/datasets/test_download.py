@@ -19,7 +19,7 @@ from hg_keras.datasets.records import read_jsonl
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
     """Serves ``server.files`` (name -> bytes) with HTTP Range support; logs Range headers."""
 
-    def do_GET(self):  # noqa: N802 (http.server API)
+    def do_GET(self):
         data = self.server.files.get(self.path.lstrip("/"))
         if data is None:
             self.send_error(404)

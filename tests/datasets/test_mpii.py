@@ -23,7 +23,7 @@ def real_valid():
     if not path.is_file():
         pytest.skip(f"reference MPII valid.h5 not found at {path.resolve()}")
     with h5py.File(path, "r") as f:
-        raw = {k: f[k][()] for k in f.keys()}
+        raw = {k: f[k][()] for k in f}
     return raw, mpii.load(path, split="valid")
 
 
