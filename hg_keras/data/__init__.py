@@ -11,12 +11,13 @@ Example:
 from hg_keras.data.augment import sample_augmentation
 from hg_keras.data.config import PipelineConfig
 from hg_keras.data.heatmaps import gaussian_heatmaps
-from hg_keras.data.images import decode_region
+from hg_keras.data.images import decode_region, warp_region
 from hg_keras.data.pipeline import (
     augment_sample,
     evaluation_sample,
     load_region,
     make_dataset,
+    plan_augmentation,
     records_to_columns,
 )
 from hg_keras.data.transforms import (
@@ -40,8 +41,10 @@ __all__ = [
     "gaussian_heatmaps",
     "load_region",
     "make_dataset",
+    "plan_augmentation",
     "records_to_columns",
     "rescale_matrix",
     "sample_augmentation",
     "warp_image",
+    "warp_region",
 ]

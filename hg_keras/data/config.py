@@ -72,13 +72,17 @@ class PipelineConfig:
         for name in ("rotation_prob", "flip_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"PipelineConfig.{name} is {value}; it must be in [0, 1]")
+                raise ValueError(
+                    f"PipelineConfig.{name} is {value}; it must be in [0, 1]"
+                )
         if not 0.0 <= self.color_jitter < 1.0:
             raise ValueError(
                 f"PipelineConfig.color_jitter is {self.color_jitter}; it must be in [0, 1)"
             )
         if self.rotation_deg < 0:
-            raise ValueError(f"PipelineConfig.rotation_deg is {self.rotation_deg}; must be >= 0")
+            raise ValueError(
+                f"PipelineConfig.rotation_deg is {self.rotation_deg}; must be >= 0"
+            )
         if self.on_bad_image not in ON_BAD_IMAGE_CHOICES:
             raise ValueError(
                 f"PipelineConfig.on_bad_image is {self.on_bad_image!r}; "

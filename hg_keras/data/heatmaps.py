@@ -35,7 +35,11 @@ def gaussian_heatmaps(joints_xy, valid, size, sigma_px=1.0):
     inv_two_var = 0.5 / tf.square(tf.cast(sigma_px, tf.float32))
     xs = tf.range(width, dtype=tf.float32)
     ys = tf.range(height, dtype=tf.float32)
-    profile_x = tf.exp(-tf.square(xs[None, :] - joints_xy[:, 0:1]) * inv_two_var)  # (K, W)
-    profile_y = tf.exp(-tf.square(ys[None, :] - joints_xy[:, 1:2]) * inv_two_var)  # (K, H)
+    profile_x = tf.exp(
+        -tf.square(xs[None, :] - joints_xy[:, 0:1]) * inv_two_var
+    )  # (K, W)
+    profile_y = tf.exp(
+        -tf.square(ys[None, :] - joints_xy[:, 1:2]) * inv_two_var
+    )  # (K, H)
     profile_y = profile_y * tf.cast(valid, tf.float32)[:, None]
     return tf.einsum("kh,kw->hwk", profile_y, profile_x)

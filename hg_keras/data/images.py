@@ -20,21 +20,26 @@ JPEG_REDUCTION_RATIOS = (1, 2, 4, 8)
 REGION_MARGIN_PX = 2.0
 
 
-def region_half_extent_px(scale, max_scale_factor, max_rotation_deg):
-    """Half side of the axis-aligned square that holds every crop of a person.
+def region_half_extent_px(box_px, rotation_deg):
+    """Half side of the axis-aligned square that holds a rotated crop box.
 
     Args:
-        scale: scalar float tensor, person box side / 200.
-        max_scale_factor: largest scale augmentation factor (Python float).
-        max_rotation_deg: largest absolute rotation (Python float).
+        box_px: scalar float, side of the crop box in image pixels (``200 * scale``).
+        rotation_deg: scalar float, rotation of the box (the largest one, for a region that
+            must serve several crops); only its magnitude matters.
 
     Returns:
         scalar float32 tensor, in image pixels, margin included.
+
+    Example:
+        >>> round(float(region_half_extent_px(100.0, 0.0)), 3)
+        52.0
     """
-    theta = math.radians(min(abs(max_rotation_deg), 45.0))
-    spread = math.cos(theta) + math.sin(theta)  # bounding box of a rotated square, per side
-    box_px = 200.0 * tf.cast(scale, tf.float32) * max_scale_factor
-    return 0.5 * box_px * spread + REGION_MARGIN_PX
+    theta = tf.minimum(tf.abs(tf.cast(rotation_deg, tf.float32)), 45.0) * (
+        math.pi / 180.0
+    )
+    spread = tf.cos(theta) + tf.sin(theta)  # bounding box of a rotated square, per side
+    return 0.5 * tf.cast(box_px, tf.float32) * spread + REGION_MARGIN_PX
 
 
 def choose_reduction_ratio(max_zoom):
@@ -56,7 +61,9 @@ def choose_reduction_ratio(max_zoom):
 def _window(center, half_extent, ratio, size_hw):
     """Pixel window [top, left, height, width] (int32) of the reduced image holding the region."""
     ratio_f = tf.cast(ratio, tf.float32)
-    offset = (ratio_f - 1.0) / 2.0  # reduced pixel u has its centre at image x = r*u + offset
+    offset = (
+        ratio_f - 1.0
+    ) / 2.0  # reduced pixel u has its centre at image x = r*u + offset
     reduced_hw = (size_hw + ratio - 1) // ratio
     low = tf.math.floor((center[::-1] - half_extent - offset) / ratio_f)
     high = tf.math.ceil((center[::-1] + half_extent - offset) / ratio_f) + 1.0
@@ -88,20 +95,56 @@ def _decode_jpeg_region(contents, center, half_extent, max_zoom, reduced_decode)
     window = _window(center, half_extent, ratio, size_hw)
 
     def decoder(r):
-        return lambda: tf.io.decode_and_crop_jpeg(contents, window, channels=3, ratio=r)
+        return lambda: tf.io.decode_and_crop_jpeg(
+            contents, window, channels=3, ratio=r, dct_method="INTEGER_ACCURATE"
+        )
 
-    branches = [decoder(r) for r in JPEG_REDUCTION_RATIOS] if reduced_decode else [decoder(1)]
+    branches = (
+        [decoder(r) for r in JPEG_REDUCTION_RATIOS] if reduced_decode else [decoder(1)]
+    )
     region = tf.switch_case(index, branches) if reduced_decode else branches[0]()
     return region, _region_to_image(window, ratio)
 
 
 def _decode_other_region(contents, center, half_extent):
-    image = tf.io.decode_image(contents, channels=3, expand_animations=False, dtype=tf.uint8)
+    image = tf.io.decode_image(
+        contents, channels=3, expand_animations=False, dtype=tf.uint8
+    )
     size_hw = tf.shape(image, out_type=tf.int32)[:2]
     ratio = tf.constant(1)
     window = _window(center, half_extent, ratio, size_hw)
     region = image[window[0] : window[0] + window[2], window[1] : window[1] + window[3]]
     return region, _region_to_image(window, ratio)
+
+
+def warp_region(region, region_to_output, size):
+    """Warp a uint8 region onto a float32 grid in [0, 1] (bilinear, black outside).
+
+    The same ``ImageProjectiveTransformV3`` resampling as ``transforms.warp_image``, run on
+    the uint8 pixels so the (possibly large) region is never converted to float; the
+    interpolated values are cut to whole uint8 levels (at most 1/255 off).
+
+    Args:
+        region: (h, w, 3) uint8 tensor.
+        region_to_output: (3, 3) float32 matrix mapping region pixels to output pixels.
+        size: (height, width) of the output, Python ints.
+
+    Returns:
+        (height, width, 3) float32 tensor in [0, 1].
+    """
+    output_to_region = tf.linalg.inv(tf.cast(region_to_output, tf.float32))
+    output_to_region = output_to_region / output_to_region[2, 2]
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=region[None],
+        transforms=tf.reshape(output_to_region, (9,))[:8][None, :],
+        output_shape=tf.constant(size, tf.int32),
+        fill_value=tf.constant(0.0),
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )[0]
+    warped = tf.cast(warped, tf.float32) * (1.0 / 255.0)
+    warped.set_shape((size[0], size[1], region.shape[-1]))
+    return warped
 
 
 def decode_region(contents, center, half_extent_px, max_zoom, reduced_decode=True):
@@ -133,6 +176,8 @@ def decode_region(contents, center, half_extent_px, max_zoom, reduced_decode=Tru
     half_extent_px = tf.cast(half_extent_px, tf.float32)
     return tf.cond(
         tf.io.is_jpeg(contents),
-        lambda: _decode_jpeg_region(contents, center, half_extent_px, max_zoom, reduced_decode),
+        lambda: _decode_jpeg_region(
+            contents, center, half_extent_px, max_zoom, reduced_decode
+        ),
         lambda: _decode_other_region(contents, center, half_extent_px),
     )

@@ -22,8 +22,8 @@ import tensorflow as tf
 from hg_keras.data.augment import sample_augmentation
 from hg_keras.data.config import PipelineConfig
 from hg_keras.data.heatmaps import gaussian_heatmaps
-from hg_keras.data.images import decode_region, region_half_extent_px
-from hg_keras.data.transforms import BOX_PIXELS_PER_SCALE, apply_matrix, crop_matrix, warp_image
+from hg_keras.data.images import decode_region, region_half_extent_px, warp_region
+from hg_keras.data.transforms import BOX_PIXELS_PER_SCALE, apply_matrix, crop_matrix
 
 
 def records_to_columns(records, num_joints):
@@ -81,36 +81,70 @@ def records_to_columns(records, num_joints):
     }
 
 
-def _scale_and_rotation_bounds(config, training):
-    """(smallest scale factor, largest scale factor, largest |rotation|) a sample may get."""
+AUGMENTATION_KEYS = ("rotation_deg", "scale_factor", "flip", "color_gains")
+
+
+def plan_augmentation(element, config):
+    """Add the sample's augmentation parameters, drawn from its ``seed`` (training only).
+
+    Drawing them before the file is read lets ``load_region`` decode only the part of the
+    image, at the resolution, that this sample's crop needs.
+
+    Args:
+        element: dict with a (2,) int64 ``seed``.
+        config: ``PipelineConfig``.
+
+    Returns:
+        ``element`` plus ``rotation_deg``, ``scale_factor``, ``flip``, ``color_gains``
+        (see ``sample_augmentation``).
+    """
+    return {**element, **sample_augmentation(element["seed"], config)}
+
+
+def _region_bounds(element, config, training):
+    """(largest crop box side px, largest |rotation| deg, smallest crop box side px)."""
+    box_px = BOX_PIXELS_PER_SCALE * element["scale"]
     if not training:
-        return 1.0, 1.0, 0.0
+        return box_px, 0.0, box_px
+    if "scale_factor" in element:  # this sample's own crop
+        box_px = box_px * element["scale_factor"]
+        return box_px, element["rotation_deg"], box_px
+    # Every crop the augmentation may take (for cached regions).
     rotation = config.rotation_deg if config.rotation_prob > 0 else 0.0
-    return config.scale_range[0], config.scale_range[1], rotation
+    low, high = config.scale_range
+    return box_px * high, rotation, box_px * low
 
 
 def load_region(element, config, training):
-    """Read one record's file and decode the region every crop of that person needs.
+    """Read one record's file and decode the region its crop(s) need.
+
+    With augmentation parameters in ``element`` (``plan_augmentation``) the region is this
+    sample's rotated crop box; without them, in training mode, it holds every crop the
+    augmentation may take (used for caching); in evaluation mode it is the person box.
 
     Args:
         element: dict with scalar string ``image``, (2,) float32 ``center``, scalar
             float32 ``scale`` (plus anything else, passed through).
         config: ``PipelineConfig``.
-        training: whether augmented crops (larger region) will be taken.
+        training: whether augmented crops will be taken.
 
     Returns:
         ``element`` plus ``region`` (h, w, 3) uint8, ``region_to_image`` (3, 3) float32 and
         ``loaded`` (True).
     """
-    low, high, rotation = _scale_and_rotation_bounds(config, training)
-    scale = element["scale"]
-    half_extent = region_half_extent_px(scale, high, rotation)
-    max_zoom = config.input_size / (BOX_PIXELS_PER_SCALE * scale * low)
+    box_px, rotation, smallest_box_px = _region_bounds(element, config, training)
+    half_extent = region_half_extent_px(box_px, rotation)
+    max_zoom = config.input_size / smallest_box_px
     contents = tf.io.read_file(element["image"])
     region, region_to_image = decode_region(
         contents, element["center"], half_extent, max_zoom, config.reduced_decode
     )
-    return {**element, "region": region, "region_to_image": region_to_image, "loaded": True}
+    return {
+        **element,
+        "region": region,
+        "region_to_image": region_to_image,
+        "loaded": True,
+    }
 
 
 RAISE_ADVICE = "fix or remove the file, or pass PipelineConfig(on_bad_image='skip')"
@@ -169,7 +203,11 @@ def _keep_loaded(skipped_images):
 
     def keep(element):
         def skip():
-            ops = [tf.print("WARNING hg_keras.data:", _bad_image_message(element, SKIP_ADVICE))]
+            ops = [
+                tf.print(
+                    "WARNING hg_keras.data:", _bad_image_message(element, SKIP_ADVICE)
+                )
+            ]
             if skipped_images is not None:
                 ops.append(skipped_images.assign_add(tf.ones((), skipped_images.dtype)))
             with tf.control_dependencies(ops):
@@ -191,11 +229,13 @@ def shrink_region(element, config, training):
     Returns:
         ``element`` with a possibly smaller ``region`` and the matching ``region_to_image``.
     """
-    low, _, _ = _scale_and_rotation_bounds(config, training)
-    max_zoom = config.input_size / (BOX_PIXELS_PER_SCALE * element["scale"] * low)
+    _, _, smallest_box_px = _region_bounds(element, config, training)
+    max_zoom = config.input_size / smallest_box_px
     region = element["region"]
     region_to_image = element["region_to_image"]
-    zoom = max_zoom * region_to_image[0, 0]  # needed region pixels per current region pixel
+    zoom = (
+        max_zoom * region_to_image[0, 0]
+    )  # needed region pixels per current region pixel
     old_hw = tf.cast(tf.shape(region)[:2], tf.float32)
     new_hw = tf.maximum(tf.math.ceil(old_hw * tf.minimum(zoom, 1.0)), 1.0)
 
@@ -213,21 +253,24 @@ def shrink_region(element, config, training):
             tf.constant([0.0, 0.0, 1.0]),
         ]
     )
-    return {**element, "region": region, "region_to_image": region_to_image @ new_to_old}
+    return {
+        **element,
+        "region": region,
+        "region_to_image": region_to_image @ new_to_old,
+    }
 
 
 def _crop_image(element, image_to_crop, input_size):
     region_to_crop = image_to_crop @ element["region_to_image"]
-    image = warp_image(element["region"], region_to_crop, (input_size, input_size))
-    image = image * (1.0 / 255.0)
-    image.set_shape((input_size, input_size, 3))
-    return image
+    return warp_region(element["region"], region_to_crop, (input_size, input_size))
 
 
 def _targets(joints_xy, annotated, image_to_heatmap, output_size, sigma_px):
     """Gaussian targets of image-pixel joints mapped onto the heatmap grid."""
     joints_hm = apply_matrix(image_to_heatmap, joints_xy)
-    inside = tf.reduce_all((joints_hm >= -0.5) & (joints_hm < output_size - 0.5), axis=-1)
+    inside = tf.reduce_all(
+        (joints_hm >= -0.5) & (joints_hm < output_size - 0.5), axis=-1
+    )
     valid = tf.cast(annotated, tf.bool) & inside
     return gaussian_heatmaps(joints_hm, valid, (output_size, output_size), sigma_px)
 
@@ -240,7 +283,7 @@ def augment_sample(element, config, flip_permutation):
     channel k holds joint ``flip_permutation[k]`` (left and right swap).
 
     Args:
-        element: output of ``load_region`` plus ``seed`` ((2,) int64), plus ``joints``
+        element: output of ``plan_augmentation`` and ``load_region``, with ``joints``
             (K, 2) float32 and ``annotated`` (K,) bool.
         config: ``PipelineConfig``.
         flip_permutation: K ints, each joint's mirror joint.
@@ -248,20 +291,28 @@ def augment_sample(element, config, flip_permutation):
     Returns:
         dict with ``image`` (S, S, 3) float32 in [0, 1] and ``heatmaps`` (S/4, S/4, K) float32.
     """
-    params = sample_augmentation(element["seed"], config)
+    params = {key: element[key] for key in AUGMENTATION_KEYS}
     size, out = config.input_size, config.output_size
     scale = element["scale"] * params["scale_factor"]
     rotation, flip = params["rotation_deg"], params["flip"]
     image = _crop_image(
-        element, crop_matrix(element["center"], scale, (size, size), rotation, flip), size
+        element,
+        crop_matrix(element["center"], scale, (size, size), rotation, flip),
+        size,
     )
     if config.color_jitter > 0:
         image = tf.clip_by_value(image * params["color_gains"], 0.0, 1.0)
     permutation = tf.constant(flip_permutation, tf.int32)
-    joints = tf.where(flip, tf.gather(element["joints"], permutation), element["joints"])
-    annotated = tf.where(flip, tf.gather(element["annotated"], permutation), element["annotated"])
+    joints = tf.where(
+        flip, tf.gather(element["joints"], permutation), element["joints"]
+    )
+    annotated = tf.where(
+        flip, tf.gather(element["annotated"], permutation), element["annotated"]
+    )
     image_to_heatmap = crop_matrix(element["center"], scale, (out, out), rotation, flip)
-    heatmaps = _targets(joints, annotated, image_to_heatmap, out, config.heatmap_sigma_px)
+    heatmaps = _targets(
+        joints, annotated, image_to_heatmap, out, config.heatmap_sigma_px
+    )
     return {"image": image, "heatmaps": heatmaps}
 
 
@@ -285,7 +336,11 @@ def evaluation_sample(element, config):
         "from_heatmap": tf.linalg.inv(to_heatmap),
         "index": element["index"],
         "heatmaps": _targets(
-            element["joints"], element["annotated"], to_heatmap, out, config.heatmap_sigma_px
+            element["joints"],
+            element["annotated"],
+            to_heatmap,
+            out,
+            config.heatmap_sigma_px,
         ),
     }
     if config.flip_test:
@@ -385,7 +440,9 @@ def make_dataset(
         dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda element, random: {**element, "seed": tf.stack([random, element["index"]])}
+            lambda element, random: plan_augmentation(
+                {**element, "seed": tf.stack([random, element["index"]])}, config
+            )
         )
     if not config.cache:
         dataset = load_checked(dataset)
@@ -403,8 +460,13 @@ def make_dataset(
     )
     if training:
         dataset = dataset.map(
-            lambda batch: (batch["image"], {name: batch["heatmaps"] for name in output_names})
+            lambda batch: (
+                batch["image"],
+                {name: batch["heatmaps"] for name in output_names},
+            )
         )
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)

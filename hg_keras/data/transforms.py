@@ -68,9 +68,15 @@ def crop_matrix(center, scale, output_size, rotation_deg=0.0, flip=False):
     return tf.reshape(tf.stack([a00, a01, tx, a10, a11, ty, zero, zero, one]), (3, 3))
 
 
-def crop_matrix_np(center, scale, output_size, rotation_deg=0.0, flip=False) -> np.ndarray:
+def crop_matrix_np(
+    center, scale, output_size, rotation_deg=0.0, flip=False
+) -> np.ndarray:
     """NumPy twin of ``crop_matrix`` for analysis code: returns a (3, 3) float64 array."""
-    return crop_matrix(center, scale, output_size, rotation_deg, flip).numpy().astype(np.float64)
+    return (
+        crop_matrix(center, scale, output_size, rotation_deg, flip)
+        .numpy()
+        .astype(np.float64)
+    )
 
 
 def rescale_matrix(from_size, to_size):
@@ -85,7 +91,8 @@ def rescale_matrix(from_size, to_size):
     sy = to_size[0] / from_size[0]
     sx = to_size[1] / from_size[1]
     return tf.constant(
-        [[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]], tf.float32
+        [[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]],
+        tf.float32,
     )
 
 
@@ -108,7 +115,10 @@ def apply_matrix_np(matrix, points_xy) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float64)
     points_xy = np.asarray(points_xy, dtype=np.float64)
     if matrix.ndim == 3:
-        return np.einsum("nij,nkj->nki", matrix[:, :2, :2], points_xy) + matrix[:, None, :2, 2]
+        return (
+            np.einsum("nij,nkj->nki", matrix[:, :2, :2], points_xy)
+            + matrix[:, None, :2, 2]
+        )
     return points_xy @ matrix[:2, :2].T + matrix[:2, 2]
 
 
