@@ -419,8 +419,8 @@ def _write_report(result, info, dataset_name, split, label, flip_test):
     lines = [
         f"# Evaluation of {label} on {dataset_name} ({split})",
         "",
-        f"{len(result.coords)} people, flip test {'on' if flip_test else 'off'}, metric "
-        f"{info.metric.upper()}@{info.threshold} (distance / normaliser <= threshold).",
+        (f"{len(result.coords)} people, flip test {'on' if flip_test else 'off'}, metric "
+         f"{info.metric.upper()}@{info.threshold} (distance / normaliser <= threshold)."),
         "",
     ]
     for name, frame in result.tables.items():

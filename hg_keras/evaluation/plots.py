@@ -13,10 +13,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from hg_keras.datasets.records import FLIC_INFO, MPII_INFO  # noqa: E402
+from hg_keras.datasets.records import FLIC_INFO, MPII_INFO
 
 MPII_SKELETON = (
     (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),

@@ -8,7 +8,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from hg_keras.evaluation.decode import average_with_flipped, heatmap_peaks, to_image_coords
+from hg_keras.evaluation.decode import (
+    average_with_flipped,
+    heatmap_peaks,
+    to_image_coords,
+)
 
 
 @dataclass

@@ -92,7 +92,9 @@ def load_predictions(path, num_joints=None, offset_px=0.0):
     if coords.ndim == 3 and coords.shape[0] == 2 and coords.shape[-1] != 2:
         coords = coords.transpose(2, 1, 0)  # MATLAB's (2, K, N)
     if coords.ndim != 3 or coords.shape[-1] != 2:
-        raise ValueError(f"{path}: '{PREDICTIONS_KEY}' has shape {coords.shape}; expected (N, K, 2)")
+        raise ValueError(
+            f"{path}: '{PREDICTIONS_KEY}' has shape {coords.shape}; expected (N, K, 2)"
+        )
     if num_joints is not None and coords.shape[1] != num_joints:
         raise ValueError(f"{path}: {coords.shape[1]} joints per person; expected {num_joints}")
     return coords + offset_px

@@ -56,7 +56,8 @@ def to_markdown(frame, float_format=".1f"):
         padded = [cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|:" + "-" * (widths[0] + 1) + "|" + "|".join("-" * (w + 1) + ":" for w in widths[1:]) + "|"
+    rule = "|:" + "-" * (widths[0] + 1) + "|"
+    rule += "".join("-" * (w + 1) + ":|" for w in widths[1:])
     return "\n".join([line(header), rule, *(line(r) for r in body)]) + "\n"
 
 

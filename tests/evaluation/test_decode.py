@@ -91,7 +91,8 @@ def test_joint_decodes_back_to_its_image_position_through_the_inverse_crop():
     joint_xy = np.array([[250.0, 260.0]])
     to_heatmap = crop_matrix_np(center, scale, (64, 64))
     x_hm, y_hm = joint_xy[0] @ to_heatmap[:2, :2].T + to_heatmap[:2, 2]
-    assert (x_hm, y_hm) == pytest.approx(((250 - 300) * 64 / 300 + 31.5, (260 - 200) * 64 / 300 + 31.5))
+    expected_hm = ((250 - 300) * 64 / 300 + 31.5, (260 - 200) * 64 / 300 + 31.5)
+    assert (x_hm, y_hm) == pytest.approx(expected_hm)
     h = gaussian_heatmap(x_hm, y_hm)[None, :, :, None]
     coords_hm, _ = heatmap_peaks_np(h)
     from_heatmap = np.linalg.inv(to_heatmap)[None]

@@ -43,7 +43,7 @@ def model_report(synthetic_valid, tmp_path_factory):
 
 
 def test_model_report_holds_every_table_and_figure(model_report):
-    result, records, _ = model_report
+    result = model_report[0]
     written = {p.name for p in result.out_dir.iterdir()}
     assert set(MODEL_FILES) <= written
     assert all((result.out_dir / name).stat().st_size > 0 for name in MODEL_FILES)
@@ -104,7 +104,10 @@ def test_flip_flag_defaults_on_and_turns_off():
 def test_mpii_test_split_writes_predictions_and_the_submission_without_scoring(
         model_report, tmp_path):
     from hg_keras.datasets.records import MPII_INFO
-    from hg_keras.evaluation.predictions_io import load_mpii_submission, save_predictions
+    from hg_keras.evaluation.predictions_io import (
+        load_mpii_submission,
+        save_predictions,
+    )
 
     result, records, _ = model_report
     test = records.copy()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from hg_keras.evaluation.occlusion import (
-    precision_recall,
     pr_auc,
+    precision_recall,
     presence_analysis,
     visibility_masks,
     visibility_tables,
