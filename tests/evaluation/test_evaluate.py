@@ -1,5 +1,7 @@
 """The evaluation report end to end: a tiny model on a few synthetic images."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -126,3 +128,28 @@ def test_mpii_test_split_writes_predictions_and_the_submission_without_scoring(
     order = np.argsort(test["image_index"].to_numpy())
     for position, row in enumerate(order):
         np.testing.assert_allclose(people[(position, 1)], result.coords[row])
+
+
+def test_scoring_the_real_valid_h5_ground_truth_as_a_predictions_file(tmp_path):
+    shared = Path(__file__).resolve().parents[2] / ".." / "shared"
+    valid_h5 = shared / "data" / "mpii" / "valid.h5"
+    if not valid_h5.exists():
+        pytest.skip(f"{valid_h5} not found (the shared MPII validation annotations)")
+    from hg_keras.datasets import mpii
+    from hg_keras.datasets.records import MPII_INFO
+    from hg_keras.evaluation.predictions_io import save_predictions
+
+    records = mpii.load(valid_h5, split="valid", image_root=tmp_path / "no_images")
+    gt = np.stack(records["joints"].to_numpy())
+    shifted = gt.copy()
+    shifted[1::2, :, 0] += 0.6 * records["norm_size"].to_numpy()[1::2, None]  # odd rows wrong
+    exact = save_predictions(tmp_path / "gt.h5", gt)
+    moved = save_predictions(tmp_path / "moved.mat", shifted)
+    result = evaluate("mpii", predictions=exact, compare=[moved], records=records,
+                      info=MPII_INFO, out_dir=tmp_path / "report", verbose=False)
+    table = result.tables["accuracy"]
+    assert (table.loc["gt"] == 100.0).all()
+    scored = [0, 1, 2, 3, 4, 5, *range(8, 16)]  # pelvis and thorax dropped
+    annotated = np.stack(records["annotated"].to_numpy())[:, scored]
+    expected = 100 * annotated[0::2].sum() / annotated.sum()
+    assert table.loc["moved", "Total"] == pytest.approx(expected)
