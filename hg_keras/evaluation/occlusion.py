@@ -133,7 +133,8 @@ def presence_analysis(annotated, heatmap_max, heatmap_mean):
         heatmap_mean: (N, K) float, mean of each joint's heatmap.
 
     Returns:
-        dict statistic ("max" / "mean") -> list of K ``PresenceCurve``.
+        dict statistic ("max" / "mean") -> list of K ``PresenceCurve``; a joint that is
+        never missing gets AUC NaN (precision is 1 whatever the ranking).
 
     Example:
         >>> curves = presence_analysis(annotated, preds.heatmap_max, preds.heatmap_mean)
@@ -148,12 +149,14 @@ def presence_analysis(annotated, heatmap_max, heatmap_mean):
         curves = []
         for j in range(annotated.shape[1]):
             precision, recall, _ = precision_recall(annotated[:, j], values[:, j])
+            negatives = int((~annotated[:, j]).sum())
             curves.append(PresenceCurve(
                 precision=precision,
                 recall=recall,
-                auc=pr_auc(precision, recall),
+                # With no missing joint every ranking is perfect: nothing to measure.
+                auc=pr_auc(precision, recall) if negatives else float("nan"),
                 positives=int(annotated[:, j].sum()),
-                negatives=int((~annotated[:, j]).sum()),
+                negatives=negatives,
             ))
         result[name] = curves
     return result

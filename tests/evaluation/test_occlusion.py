@@ -71,6 +71,11 @@ def test_presence_from_a_separating_statistic_has_auc_100():
     assert curves["mean"][0].auc == pytest.approx(25.0)
 
 
+def test_presence_of_a_joint_never_missing_is_not_measurable():
+    curves = presence_analysis(np.ones((3, 1), bool), np.ones((3, 1)), np.ones((3, 1)))
+    assert np.isnan(curves["max"][0].auc) and curves["max"][0].negatives == 0
+
+
 def test_presence_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="heatmap_max"):
         presence_analysis(np.ones((2, 3), bool), np.ones((2, 2)), np.ones((2, 3)))
