@@ -234,13 +234,13 @@ def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, o
         ...                   compare=["published/newell.h5"])
         >>> print(result.tables["accuracy"])
     """
+    if model is None and weights is None and predictions is None:
+        raise ValueError("evaluate: give --weights (a model) or --predictions (a file)")
     if records is None or info is None:
         from hg_keras.datasets.registry import load_dataset
 
         records, info = load_dataset(dataset, split, root, require_images=predictions is None)
     records = records.reset_index(drop=True)
-    if model is None and weights is None and predictions is None:
-        raise ValueError("evaluate: give --weights (a model) or --predictions (a file)")
     label = label or _label(predictions or weights, "model")
     dataset_name = dataset.partition(":")[0] if isinstance(dataset, str) else info.name
     out_dir = Path(out_dir or Path("reports") / f"{dataset_name}_{split}_{label}")
@@ -277,7 +277,9 @@ def evaluate(dataset="synthetic", weights=None, split="valid", flip_test=True, o
                offset, flip_test, num_examples)
     elif verbose:
         print(f"{dataset_name} {split}: no ground truth; predictions written to {out_dir}")
-    result.files["report"] = _write_report(result, info, dataset_name, split, label, flip_test)
+    source = (f"predictions read from `{Path(predictions).name}`" if predictions is not None
+              else f"flip test {'on' if flip_test else 'off'}")
+    result.files["report"] = _write_report(result, info, dataset_name, split, label, source)
     if verbose:
         for name, frame in result.tables.items():
             print(f"\n{name}\n{report.to_markdown(frame)}")
@@ -334,8 +336,12 @@ def _score(result, info, gt, records, coords, preds, model, label, predictions, 
     # Main table and curves, with compared prediction files beside ours.
     runs = {label: coords}
     for path in compare:
-        runs[_label(path, "compared")] = predictions_io.load_predictions(
-            path, info.num_joints, -offset)
+        name = _label(path, "compared")
+        if name in runs:
+            name = Path(path).name
+        while name in runs:
+            name += "'"
+        runs[name] = predictions_io.load_predictions(path, info.num_joints, -offset)
     rows, curves, pytorch_rows = {}, {}, {}
     for name, xy in runs.items():
         if len(xy) != len(records):
@@ -415,11 +421,11 @@ def _add_table(result, name, frame):
     report.save_table(frame, result.out_dir, name)
 
 
-def _write_report(result, info, dataset_name, split, label, flip_test):
+def _write_report(result, info, dataset_name, split, label, source):
     lines = [
         f"# Evaluation of {label} on {dataset_name} ({split})",
         "",
-        (f"{len(result.coords)} people, flip test {'on' if flip_test else 'off'}, metric "
+        (f"{len(result.coords)} people, {source}, metric "
          f"{info.metric.upper()}@{info.threshold} (distance / normaliser <= threshold)."),
         "",
     ]
