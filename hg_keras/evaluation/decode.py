@@ -16,6 +16,10 @@ Decoding one heatmap (the reference's rule, 0-based):
    neighbour; no move on a tie).
 3. Map back to the original image with the inverse of the crop matrix (``to_image_coords``).
 
+The score of a joint is the heatmap value at the argmax. Peaks are always returned, even
+when the maximum is not positive (pytorch-pose zeroes those coordinates); filter on the
+score where that matters.
+
 Flip test: the heatmaps of the mirrored crop are mirrored back along W and their left/right
 channels swapped (``flip_back``), then averaged with the heatmaps of the crop
 (``average_with_flipped``). Every function comes as a batched TF op (graph-safe, usable
