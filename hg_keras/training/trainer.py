@@ -57,6 +57,17 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True unless this process is a non-chief worker of a multi-worker strategy."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
 def pipeline_config(config: TrainConfig, training: bool) -> PipelineConfig:
     """The input pipeline's settings for training or validation crops."""
     return PipelineConfig(
@@ -80,6 +91,18 @@ def build_model(config: TrainConfig, num_joints: int) -> keras.Model:
         input_shape=(config.input_size, config.input_size, 3),
         variant=config.variant,
     )
+
+
+def synchronize_batch_norm(model: keras.Model) -> None:
+    """Make every BatchNormalization use global-batch statistics across replicas.
+
+    Under a ``tf.distribute`` strategy each replica otherwise normalises with the statistics
+    of its own share of the batch; synchronised, R replicas train like one device with the
+    same global batch.
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
 
 
 def make_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -188,10 +211,15 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
         >>> summary["best_val"]
     """
     started = time.time()
+    strategy = make_strategy(config.strategy)  # first: multi-worker set-up precedes other ops
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision != "none":
         keras.mixed_precision.set_global_policy(config.mixed_precision)
     run_dir = prepare_run_directory(config, resume=resume, overwrite=overwrite)
+    if not is_chief(strategy):
+        # Other workers keep their checkpoints apart; the chief's run_dir is the result.
+        run_dir = run_dir / "workers" / str(strategy.cluster_resolver.task_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
 
     dataset_name = config.dataset.partition(":")[0].lower()
     options = {}
@@ -207,11 +235,12 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
     if len(train_records) == 0:
         raise ValueError(f"--dataset {config.dataset}: the training split is empty")
 
-    strategy = make_strategy(config.strategy)
     replicas = strategy.num_replicas_in_sync
     learning_rate = config.learning_rate * (replicas if config.scale_lr_with_replicas else 1)
     with strategy.scope():
         model = build_model(config, info.num_joints)
+        if replicas > 1:
+            synchronize_batch_norm(model)
         compile_model(model, config, learning_rate)
     check_disk_space(run_dir, model)
 
@@ -219,6 +248,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
         train_records, info, pipeline_config(config, training=True), training=True,
         batch_size=config.batch_size, output_names=model.output_names, seed=config.seed,
     )
+    if len(model.output_names) == 1:  # Keras gives a one-output model a bare tensor, not a dict
+        train_data = train_data.map(lambda images, labels: (images, labels[model.output_names[0]]))
     steps = config.steps_per_epoch
     if steps is not None:
         train_data = train_data.repeat()

@@ -1,0 +1,88 @@
+"""The paper's LR schedule and the validation metrics of the training callbacks."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from hg_keras.training.callbacks import (
+    LIMB_JOINTS,
+    PlateauLearningRateDrop,
+    limb_accuracy,
+    save_model_atomically,
+    step_schedule,
+)
+
+
+def _model_with_optimizer(learning_rate):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate), loss="mse")
+    return model
+
+
+def _run(callback, values):
+    """Feed a sequence of validation values; return the learning rate after each epoch."""
+    rates = []
+    callback.on_train_begin()
+    for epoch, value in enumerate(values):
+        logs = {"val_pckh": value}
+        callback.on_epoch_end(epoch, logs)
+        rates.append(logs["learning_rate"])
+    return rates
+
+
+def test_plateau_drops_once_by_a_factor_of_five_and_never_again():
+    callback = PlateauLearningRateDrop("val_pckh", factor=0.2, patience=2, min_delta=0.5, verbose=0)
+    callback.set_model(_model_with_optimizer(2.5e-4))
+    rates = _run(callback, [10, 20, 20.2, 20.4, 20.1, 20.0, 20.0, 20.0])
+    # improvement of 0.2 and 0.4 < min_delta: two stale epochs -> drop at epoch index 3
+    assert rates == pytest.approx([2.5e-4, 2.5e-4, 2.5e-4, 5e-5, 5e-5, 5e-5, 5e-5, 5e-5], rel=1e-6)
+
+
+def test_plateau_allows_more_drops_when_asked():
+    callback = PlateauLearningRateDrop("val_pckh", factor=0.2, patience=1, min_delta=0.0,
+                                       max_drops=2, verbose=0)
+    callback.set_model(_model_with_optimizer(1.0))
+    assert _run(callback, [5, 5, 5, 5]) == pytest.approx([1.0, 0.2, 0.04, 0.04], rel=1e-6)
+
+
+def test_plateau_state_survives_a_restart(tmp_path):
+    state = tmp_path / "lr_state.json"
+    first = PlateauLearningRateDrop("val_pckh", patience=1, min_delta=0.0, state_path=state, verbose=0)
+    first.set_model(_model_with_optimizer(1.0))
+    _run(first, [5, 5])
+    assert json.loads(state.read_text())["drops"] == 1
+    second = PlateauLearningRateDrop("val_pckh", patience=1, min_delta=0.0, state_path=state, verbose=0)
+    model = _model_with_optimizer(1.0)
+    second.set_model(model)
+    # the restarted run keeps the dropped rate and does not drop a second time
+    assert _run(second, [5, 5, 5]) == pytest.approx([0.2, 0.2, 0.2], rel=1e-6)
+
+
+def test_step_schedule_of_the_ports():
+    schedule = step_schedule(2.5e-4, (60, 90), factor=0.1)
+    assert [schedule(e) for e in (0, 59, 60, 89, 90)] == pytest.approx(
+        [2.5e-4, 2.5e-4, 2.5e-5, 2.5e-5, 2.5e-6]
+    )
+
+
+def test_limb_accuracy_pools_wrists_elbows_knees_and_ankles():
+    gt = np.zeros((2, 16, 2))
+    pred = np.zeros((2, 16, 2))
+    pred[0, 10] = [6.0, 0.0]  # right wrist 0.6 head sizes away: wrong
+    pred[1, 0] = [5.0, 0.0]  # right ankle exactly at 0.5: correct
+    pred[:, 9] = [100.0, 0.0]  # head top is not a limb: ignored
+    annotated = np.ones((2, 16), bool)
+    annotated[1, 15] = False  # an unannotated left wrist is not counted
+    value = limb_accuracy(pred, gt, annotated, np.array([10.0, 10.0]), 0.5, LIMB_JOINTS["pckh"])
+    assert value == pytest.approx(100.0 * 14 / 15)
+
+
+def test_model_is_saved_atomically_and_loads_safely(tmp_path):
+    model = _model_with_optimizer(0.1)
+    path = tmp_path / "last.keras"
+    save_model_atomically(model, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["last.keras"]
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
