@@ -111,8 +111,9 @@ def plot_presence_pr(presence, joint_names, path):
         for i, (statistic, curves) in enumerate(presence.items()):
             curve = curves[j]
             if len(curve.recall):
+                auc = "n/a" if np.isnan(curve.auc) else f"{curve.auc:.1f}"
                 ax.plot(curve.recall, curve.precision, LINE_STYLES[i % len(LINE_STYLES)],
-                        label=f"{statistic} (AUC {curve.auc:.1f})")
+                        label=f"{statistic} (AUC {auc})")
         ax.set_title(f"{name} ({curves[j].negatives} missing)", fontsize=9)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
