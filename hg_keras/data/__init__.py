@@ -11,9 +11,11 @@ Example:
 from hg_keras.data.augment import sample_augmentation
 from hg_keras.data.config import PipelineConfig
 from hg_keras.data.heatmaps import gaussian_heatmaps
-from hg_keras.data.images import decode_region, warp_region
+from hg_keras.data.images import decode_region, encoded_image_is_complete, warp_region
 from hg_keras.data.pipeline import (
+    add_heatmaps,
     augment_sample,
+    crop_sample,
     evaluation_sample,
     load_region,
     make_dataset,
@@ -31,12 +33,15 @@ from hg_keras.data.transforms import (
 
 __all__ = [
     "PipelineConfig",
+    "add_heatmaps",
     "apply_matrix",
     "apply_matrix_np",
     "augment_sample",
     "crop_matrix",
     "crop_matrix_np",
+    "crop_sample",
     "decode_region",
+    "encoded_image_is_complete",
     "evaluation_sample",
     "gaussian_heatmaps",
     "load_region",

@@ -14,13 +14,14 @@ def gaussian_heatmaps(joints_xy, valid, size, sigma_px=1.0):
     (``hg_keras.data.transforms``).
 
     Args:
-        joints_xy: (K, 2) float, joint positions (x, y) in heatmap pixels.
-        valid: (K,) bool, which joints get a Gaussian.
+        joints_xy: (K, 2) float, joint positions (x, y) in heatmap pixels; leading batch
+            dimensions (..., K, 2) are allowed.
+        valid: (K,) bool (or (..., K)), which joints get a Gaussian.
         size: (height, width) of the heatmaps, Python ints.
         sigma_px: standard deviation in heatmap pixels (scalar float or tensor).
 
     Returns:
-        (height, width, K) float32 tensor.
+        (height, width, K) float32 tensor ((..., height, width, K) for batched input).
 
     Example:
         >>> hm = gaussian_heatmaps([[3.0, 2.0]], [True], (5, 6), sigma_px=1.0)
@@ -31,15 +32,12 @@ def gaussian_heatmaps(joints_xy, valid, size, sigma_px=1.0):
     joints_xy = tf.cast(tf.convert_to_tensor(joints_xy), tf.float32)
     valid = tf.cast(tf.convert_to_tensor(valid), tf.bool)
     # Missing joints may carry NaN coordinates; keep them out of the arithmetic.
-    joints_xy = tf.where(valid[:, None], joints_xy, tf.zeros_like(joints_xy))
+    joints_xy = tf.where(valid[..., None], joints_xy, tf.zeros_like(joints_xy))
     inv_two_var = 0.5 / tf.square(tf.cast(sigma_px, tf.float32))
     xs = tf.range(width, dtype=tf.float32)
     ys = tf.range(height, dtype=tf.float32)
-    profile_x = tf.exp(
-        -tf.square(xs[None, :] - joints_xy[:, 0:1]) * inv_two_var
-    )  # (K, W)
-    profile_y = tf.exp(
-        -tf.square(ys[None, :] - joints_xy[:, 1:2]) * inv_two_var
-    )  # (K, H)
-    profile_y = profile_y * tf.cast(valid, tf.float32)[:, None]
-    return tf.einsum("kh,kw->hwk", profile_y, profile_x)
+    # Separable: (..., K, W) and (..., K, H) profiles, then their outer product.
+    profile_x = tf.exp(-tf.square(xs - joints_xy[..., 0:1]) * inv_two_var)
+    profile_y = tf.exp(-tf.square(ys - joints_xy[..., 1:2]) * inv_two_var)
+    profile_y = profile_y * tf.cast(valid, tf.float32)[..., None]
+    return tf.einsum("...kh,...kw->...hwk", profile_y, profile_x)

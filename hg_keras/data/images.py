@@ -58,6 +58,60 @@ def choose_reduction_ratio(max_zoom):
     return index, tf.gather(tf.constant(JPEG_REDUCTION_RATIOS, tf.int32), index)
 
 
+# How far from the end of a JPEG the end-of-image marker may sit (some writers add trailers).
+JPEG_TRAILER_BYTES = 4096
+
+
+def _contains(bytes_u8, pattern):
+    """Whether the uint8 vector ``bytes_u8`` contains the byte string ``pattern``."""
+    count = tf.shape(bytes_u8)[0] - len(pattern) + 1
+    found = tf.ones(tf.maximum(count, 0), tf.bool)
+    for offset, byte in enumerate(pattern):
+        found &= tf.equal(bytes_u8[offset : offset + tf.maximum(count, 0)], byte)
+    return tf.reduce_any(found)
+
+
+def encoded_image_is_complete(contents):
+    """Cheap check, before decoding, that a file is an image that was not cut short.
+
+    JPEG: starts with the SOI marker and has the EOI marker (FF D9) within its last
+    ``JPEG_TRAILER_BYTES`` bytes (inside the entropy-coded data FF is always followed by 00
+    or a restart marker, so FF D9 cannot appear there). PNG: signature and an IEND chunk in
+    the last 64 bytes. GIF, BMP, WebP: their signature. Anything else fails.
+
+    Args:
+        contents: scalar string tensor, the file's bytes.
+
+    Returns:
+        scalar bool tensor.
+
+    Example:
+        >>> png = tf.io.encode_png(tf.zeros((4, 4, 3), tf.uint8))
+        >>> bool(encoded_image_is_complete(png)), bool(encoded_image_is_complete(png[:20]))
+        (True, False)
+    """
+    head = tf.strings.join([tf.strings.substr(contents, 0, 12), b"\0" * 12])
+    length = tf.strings.length(contents)
+
+    def tail(size):
+        start = tf.maximum(length - size, 0)
+        return tf.io.decode_raw(tf.strings.substr(contents, start, size), tf.uint8)
+
+    def starts(signature, offset=0):
+        return tf.equal(tf.strings.substr(head, offset, len(signature)), signature)
+
+    is_jpeg = starts(b"\xff\xd8\xff")
+    is_png = starts(b"\x89PNG\r\n\x1a\n")
+    other = starts(b"GIF8") | starts(b"BM") | (starts(b"RIFF") & starts(b"WEBP", 8))
+    return tf.case(
+        [
+            (is_jpeg, lambda: _contains(tail(JPEG_TRAILER_BYTES), b"\xff\xd9")),
+            (is_png, lambda: _contains(tail(64), b"IEND")),
+        ],
+        default=lambda: other,
+    )
+
+
 def _window(center, half_extent, ratio, size_hw):
     """Pixel window [top, left, height, width] (int32) of the reduced image holding the region."""
     ratio_f = tf.cast(ratio, tf.float32)

@@ -2,16 +2,17 @@
 
 Stages (all TensorFlow ops, no Python per sample):
 
-1. records (one row per person) -> tensor slices, shuffled with a seed when training;
-2. read the file and decode only the region around the person, at reduced size when the
-   crop does not need full resolution (``hg_keras.data.images``); unreadable files raise an
-   error naming the file, or are skipped and counted (``PipelineConfig.on_bad_image``);
-3. training: draw rotation / scale / flip / colour gains (``hg_keras.data.augment``), build
-   the one crop matrix (``hg_keras.data.transforms.crop_matrix``), warp the image with it and
-   map the joints with it, then draw the Gaussian targets (``hg_keras.data.heatmaps``);
-   evaluation: the same without augmentation, plus the matrices that map heatmap pixels back
-   to the image;
-4. batch, prefetch.
+1. records (one row per person) -> tensor slices; training: shuffled with a seed, and each
+   sample gets its rotation / scale / flip / colour gains from a per-sample seed
+   (``plan_augmentation``);
+2. read the file and decode only the region the crop needs, at reduced size when the crop
+   does not need full resolution (``load_region``, ``hg_keras.data.images``); files that are
+   missing, truncated or not images stop the pipeline with an error naming the file, or are
+   skipped and counted (``PipelineConfig.on_bad_image``);
+3. one crop matrix (``hg_keras.data.transforms.crop_matrix``) warps the image and maps the
+   joints onto the heatmap grid (``crop_sample``);
+4. batch, then draw the Gaussian targets for the whole batch at once (``add_heatmaps``),
+   prefetch.
 """
 
 from __future__ import annotations
@@ -22,8 +23,18 @@ import tensorflow as tf
 from hg_keras.data.augment import sample_augmentation
 from hg_keras.data.config import PipelineConfig
 from hg_keras.data.heatmaps import gaussian_heatmaps
-from hg_keras.data.images import decode_region, region_half_extent_px, warp_region
-from hg_keras.data.transforms import BOX_PIXELS_PER_SCALE, apply_matrix, crop_matrix
+from hg_keras.data.images import (
+    decode_region,
+    encoded_image_is_complete,
+    region_half_extent_px,
+    warp_region,
+)
+from hg_keras.data.transforms import (
+    BOX_PIXELS_PER_SCALE,
+    apply_matrix,
+    crop_matrix,
+    rescale_matrix,
+)
 
 
 def records_to_columns(records, num_joints):
@@ -82,6 +93,8 @@ def records_to_columns(records, num_joints):
 
 
 AUGMENTATION_KEYS = ("rotation_deg", "scale_factor", "flip", "color_gains")
+RAISE_ADVICE = "fix or remove the file, or pass PipelineConfig(on_bad_image='skip')"
+SKIP_ADVICE = "skipped (PipelineConfig.on_bad_image='skip')"
 
 
 def plan_augmentation(element, config):
@@ -121,6 +134,8 @@ def load_region(element, config, training):
     With augmentation parameters in ``element`` (``plan_augmentation``) the region is this
     sample's rotated crop box; without them, in training mode, it holds every crop the
     augmentation may take (used for caching); in evaluation mode it is the person box.
+    A file that is not a complete image (``encoded_image_is_complete``) is not decoded:
+    it gives a 1x1 placeholder region and ``loaded=False``.
 
     Args:
         element: dict with scalar string ``image``, (2,) float32 ``center``, scalar
@@ -130,25 +145,26 @@ def load_region(element, config, training):
 
     Returns:
         ``element`` plus ``region`` (h, w, 3) uint8, ``region_to_image`` (3, 3) float32 and
-        ``loaded`` (True).
+        ``loaded`` (scalar bool).
     """
     box_px, rotation, smallest_box_px = _region_bounds(element, config, training)
     half_extent = region_half_extent_px(box_px, rotation)
     max_zoom = config.input_size / smallest_box_px
     contents = tf.io.read_file(element["image"])
-    region, region_to_image = decode_region(
-        contents, element["center"], half_extent, max_zoom, config.reduced_decode
+    loaded = encoded_image_is_complete(contents)
+    region, region_to_image = tf.cond(
+        loaded,
+        lambda: decode_region(
+            contents, element["center"], half_extent, max_zoom, config.reduced_decode
+        ),
+        lambda: (tf.zeros((1, 1, 3), tf.uint8), tf.eye(3)),
     )
     return {
         **element,
         "region": region,
         "region_to_image": region_to_image,
-        "loaded": True,
+        "loaded": loaded,
     }
-
-
-RAISE_ADVICE = "fix or remove the file, or pass PipelineConfig(on_bad_image='skip')"
-SKIP_ADVICE = "skipped (PipelineConfig.on_bad_image='skip')"
 
 
 def _failed_region(element):
@@ -161,11 +177,11 @@ def _failed_region(element):
 
 
 def _load_or_flag(load):
-    """Per element: the loaded region, or a placeholder flagged ``loaded=False`` on any error.
+    """Per element: ``load(element)``, or a placeholder flagged ``loaded=False`` on any error.
 
     Read and decode errors carry no file name, so each element is loaded in its own
     one-element dataset whose errors are dropped; the placeholder then lets the next stage
-    raise (or skip and count) with the file name.
+    skip and count the sample, naming the file.
     """
 
     def load_one(element):
@@ -183,7 +199,7 @@ def _bad_image_message(element, advice):
             element["image"],
             "' (records row ",
             tf.strings.as_string(element["index"]),
-            "); ",
+            "): not a complete JPEG/PNG/GIF/BMP/WebP file; ",
             advice,
         ]
     )
@@ -191,11 +207,14 @@ def _bad_image_message(element, advice):
 
 def _require_loaded(element):
     """Stop with an error naming the file when ``element`` failed to load."""
-    check = tf.debugging.Assert(
-        element["loaded"], [_bad_image_message(element, RAISE_ADVICE)], summarize=1
-    )
-    with tf.control_dependencies([check]):
-        return {**element, "region": tf.identity(element["region"])}
+
+    def fail():
+        message = _bad_image_message(element, RAISE_ADVICE)
+        with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+            return tf.identity(element["region"])
+
+    region = tf.cond(element["loaded"], lambda: element["region"], fail)
+    return {**element, "region": region}
 
 
 def _keep_loaded(skipped_images):
@@ -203,11 +222,8 @@ def _keep_loaded(skipped_images):
 
     def keep(element):
         def skip():
-            ops = [
-                tf.print(
-                    "WARNING hg_keras.data:", _bad_image_message(element, SKIP_ADVICE)
-                )
-            ]
+            message = _bad_image_message(element, SKIP_ADVICE)
+            ops = [tf.print("WARNING hg_keras.data:", message)]
             if skipped_images is not None:
                 ops.append(skipped_images.assign_add(tf.ones((), skipped_images.dtype)))
             with tf.control_dependencies(ops):
@@ -260,92 +276,109 @@ def shrink_region(element, config, training):
     }
 
 
-def _crop_image(element, image_to_crop, input_size):
-    region_to_crop = image_to_crop @ element["region_to_image"]
-    return warp_region(element["region"], region_to_crop, (input_size, input_size))
-
-
-def _targets(joints_xy, annotated, image_to_heatmap, output_size, sigma_px):
-    """Gaussian targets of image-pixel joints mapped onto the heatmap grid."""
+def _joints_on_grid(joints_xy, annotated, image_to_heatmap, output_size):
+    """Joints in heatmap pixels and which of them get a Gaussian (annotated and inside)."""
     joints_hm = apply_matrix(image_to_heatmap, joints_xy)
     inside = tf.reduce_all(
         (joints_hm >= -0.5) & (joints_hm < output_size - 0.5), axis=-1
     )
-    valid = tf.cast(annotated, tf.bool) & inside
-    return gaussian_heatmaps(joints_hm, valid, (output_size, output_size), sigma_px)
+    return joints_hm, tf.cast(annotated, tf.bool) & inside
+
+
+def crop_sample(element, config, flip_permutation=None, training=True):
+    """Warp a loaded region into the network crop and map the joints onto the heatmap grid.
+
+    Training: the crop matrix (``crop_matrix``) from the record's centre, the augmented
+    scale, the rotation and the flip warps the image and maps the joints; when flipped,
+    channel k holds joint ``flip_permutation[k]`` (left and right swap); colour gains are
+    applied. Evaluation: the plain person box, plus the matrices that map heatmap pixels
+    back to the image.
+
+    Args:
+        element: output of ``load_region`` (and ``plan_augmentation`` when training), with
+            ``joints`` (K, 2) float32 and ``annotated`` (K,) bool.
+        config: ``PipelineConfig``.
+        flip_permutation: K ints, each joint's mirror joint (training).
+        training: augmented or plain crop.
+
+    Returns:
+        dict with ``image`` (S, S, 3) float32 in [0, 1], ``joints_hm`` (K, 2) float32 heatmap
+        pixels and ``valid`` (K,) bool; evaluation adds ``center``, ``scale``,
+        ``to_heatmap`` (3, 3) image px -> heatmap px, ``from_heatmap`` (its inverse),
+        ``index`` and, with ``config.flip_test``, ``image_flipped``.
+    """
+    size, out = config.input_size, config.output_size
+    center, scale = element["center"], element["scale"]
+    joints, annotated = element["joints"], element["annotated"]
+    if training:
+        scale = scale * element["scale_factor"]
+        rotation, flip = element["rotation_deg"], element["flip"]
+    else:
+        rotation, flip = 0.0, False
+    image_to_crop = crop_matrix(center, scale, (size, size), rotation, flip)
+    image = warp_region(
+        element["region"], image_to_crop @ element["region_to_image"], (size, size)
+    )
+    # The heatmap grid covers the crop: the same matrix, rescaled from S to S/4 pixels.
+    to_heatmap = rescale_matrix((size, size), (out, out)) @ image_to_crop
+    if training:
+        if config.color_jitter > 0:
+            image = tf.clip_by_value(image * element["color_gains"], 0.0, 1.0)
+        permutation = tf.constant(flip_permutation, tf.int32)
+        joints = tf.where(flip, tf.gather(joints, permutation), joints)
+        annotated = tf.where(flip, tf.gather(annotated, permutation), annotated)
+    joints_hm, valid = _joints_on_grid(joints, annotated, to_heatmap, out)
+    sample = {"image": image, "joints_hm": joints_hm, "valid": valid}
+    if not training:
+        sample.update(
+            center=center,
+            scale=scale,
+            to_heatmap=to_heatmap,
+            from_heatmap=tf.linalg.inv(to_heatmap),
+            index=element["index"],
+        )
+        if config.flip_test:
+            sample["image_flipped"] = tf.reverse(image, axis=[1])
+    return sample
+
+
+def add_heatmaps(sample, config):
+    """Replace ``joints_hm`` / ``valid`` by the Gaussian ``heatmaps`` (one sample or a batch).
+
+    Args:
+        sample: dict from ``crop_sample``, possibly batched ((B, K, 2) and (B, K)).
+        config: ``PipelineConfig`` (heatmap size and sigma).
+
+    Returns:
+        dict with ``heatmaps`` (..., S/4, S/4, K) float32 instead of ``joints_hm`` / ``valid``.
+    """
+    sample = dict(sample)
+    joints_hm, valid = sample.pop("joints_hm"), sample.pop("valid")
+    size = (config.output_size, config.output_size)
+    sample["heatmaps"] = gaussian_heatmaps(
+        joints_hm, valid, size, config.heatmap_sigma_px
+    )
+    return sample
 
 
 def augment_sample(element, config, flip_permutation):
-    """One augmented training sample from a loaded region.
-
-    The crop matrix (``crop_matrix``) built from the record's centre, the augmented scale,
-    the rotation and the flip warps the image and maps the joints; when flipped, target
-    channel k holds joint ``flip_permutation[k]`` (left and right swap).
-
-    Args:
-        element: output of ``plan_augmentation`` and ``load_region``, with ``joints``
-            (K, 2) float32 and ``annotated`` (K,) bool.
-        config: ``PipelineConfig``.
-        flip_permutation: K ints, each joint's mirror joint.
+    """One augmented training sample: ``crop_sample`` then ``add_heatmaps``.
 
     Returns:
-        dict with ``image`` (S, S, 3) float32 in [0, 1] and ``heatmaps`` (S/4, S/4, K) float32.
+        dict with ``image`` (S, S, 3) float32 in [0, 1] and ``heatmaps`` (S/4, S/4, K).
     """
-    params = {key: element[key] for key in AUGMENTATION_KEYS}
-    size, out = config.input_size, config.output_size
-    scale = element["scale"] * params["scale_factor"]
-    rotation, flip = params["rotation_deg"], params["flip"]
-    image = _crop_image(
-        element,
-        crop_matrix(element["center"], scale, (size, size), rotation, flip),
-        size,
-    )
-    if config.color_jitter > 0:
-        image = tf.clip_by_value(image * params["color_gains"], 0.0, 1.0)
-    permutation = tf.constant(flip_permutation, tf.int32)
-    joints = tf.where(
-        flip, tf.gather(element["joints"], permutation), element["joints"]
-    )
-    annotated = tf.where(
-        flip, tf.gather(element["annotated"], permutation), element["annotated"]
-    )
-    image_to_heatmap = crop_matrix(element["center"], scale, (out, out), rotation, flip)
-    heatmaps = _targets(
-        joints, annotated, image_to_heatmap, out, config.heatmap_sigma_px
-    )
-    return {"image": image, "heatmaps": heatmaps}
+    return add_heatmaps(crop_sample(element, config, flip_permutation), config)
 
 
 def evaluation_sample(element, config):
-    """One evaluation sample: the plain crop plus what maps predictions back to the image.
+    """One evaluation sample: ``crop_sample(training=False)`` then ``add_heatmaps``.
 
     Returns:
         dict with ``image`` (S, S, 3), optional ``image_flipped`` (S, S, 3), ``center`` (2,),
         ``scale`` (), ``to_heatmap`` (3, 3) image px -> heatmap px, ``from_heatmap`` (3, 3)
         heatmap px -> image px, ``index`` () int64, ``heatmaps`` (S/4, S/4, K).
     """
-    size, out = config.input_size, config.output_size
-    center, scale = element["center"], element["scale"]
-    image = _crop_image(element, crop_matrix(center, scale, (size, size)), size)
-    to_heatmap = crop_matrix(center, scale, (out, out))
-    sample = {
-        "image": image,
-        "center": center,
-        "scale": scale,
-        "to_heatmap": to_heatmap,
-        "from_heatmap": tf.linalg.inv(to_heatmap),
-        "index": element["index"],
-        "heatmaps": _targets(
-            element["joints"],
-            element["annotated"],
-            to_heatmap,
-            out,
-            config.heatmap_sigma_px,
-        ),
-    }
-    if config.flip_test:
-        sample["image_flipped"] = tf.reverse(image, axis=[1])
-    return sample
+    return add_heatmaps(crop_sample(element, config, training=False), config)
 
 
 def make_dataset(
@@ -413,25 +446,38 @@ def make_dataset(
         raise ValueError("make_dataset: output_names is empty; pass model.output_names")
     columns = records_to_columns(records, info.num_joints)
     count = len(columns["index"])
-    dataset = tf.data.Dataset.from_tensor_slices(columns)
+    flip_permutation = tuple(int(j) for j in info.flip_permutation)
+    skip_bad = config.on_bad_image == "skip"
 
     def load(element):
         return load_region(element, config, training)
 
-    def load_checked(dataset):
-        dataset = dataset.interleave(
-            _load_or_flag(load),
-            cycle_length=tf.data.AUTOTUNE,
-            block_length=1,
-            num_parallel_calls=num_parallel_calls,
-            deterministic=True,
-        )
-        if config.on_bad_image == "skip":
+    def load_all(dataset):
+        """Records -> loaded regions; bad files raise (naming them) or are skipped."""
+        if skip_bad:
+            dataset = dataset.interleave(
+                _load_or_flag(load),
+                cycle_length=tf.data.AUTOTUNE,
+                block_length=1,
+                num_parallel_calls=num_parallel_calls,
+                deterministic=True,
+            )
             return dataset.filter(_keep_loaded(skipped_images))
-        return dataset.map(_require_loaded)
+        return dataset.map(
+            lambda element: _require_loaded(load(element)),
+            num_parallel_calls=num_parallel_calls,
+        )
 
-    if config.cache:
-        dataset = load_checked(dataset)
+    def plan(element, random):
+        seed = tf.stack([random, element["index"]])
+        return plan_augmentation({**element, "seed": seed}, config)
+
+    def crop(element):
+        return crop_sample(element, config, flip_permutation, training)
+
+    dataset = tf.data.Dataset.from_tensor_slices(columns)
+    if config.cache:  # regions that serve every augmentation, decoded once
+        dataset = load_all(dataset)
         dataset = dataset.map(
             lambda element: shrink_region(element, config, training),
             num_parallel_calls=num_parallel_calls,
@@ -439,32 +485,35 @@ def make_dataset(
     if training:
         dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda element, random: plan_augmentation(
-                {**element, "seed": tf.stack([random, element["index"]])}, config
-            )
-        )
-    if not config.cache:
-        dataset = load_checked(dataset)
-
-    flip_permutation = tuple(int(j) for j in info.flip_permutation)
-
-    def sample(element):
+        dataset = tf.data.Dataset.zip(dataset, seeds)
+    if config.cache or skip_bad:
         if training:
-            return augment_sample(element, config, flip_permutation)
-        return evaluation_sample(element, config)
+            dataset = dataset.map(plan)
+        if not config.cache:
+            dataset = load_all(dataset)
+        per_sample = crop
+    elif training:  # the fast path: one fused map per sample
 
-    dataset = dataset.map(sample, num_parallel_calls=num_parallel_calls)
+        def per_sample(element, random):
+            return crop(_require_loaded(load(plan(element, random))))
+
+    else:
+
+        def per_sample(element):
+            return crop(_require_loaded(load(element)))
+
+    dataset = dataset.map(per_sample, num_parallel_calls=num_parallel_calls)
     dataset = dataset.batch(
         batch_size, drop_remainder=training, num_parallel_calls=num_parallel_calls
     )
-    if training:
-        dataset = dataset.map(
-            lambda batch: (
-                batch["image"],
-                {name: batch["heatmaps"] for name in output_names},
-            )
-        )
+
+    def finish(batch):
+        batch = add_heatmaps(batch, config)
+        if not training:
+            return batch
+        return batch["image"], {name: batch["heatmaps"] for name in output_names}
+
+    dataset = dataset.map(finish, num_parallel_calls=num_parallel_calls)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA

@@ -51,3 +51,14 @@ def test_matches_a_per_joint_loop_for_many_joints():
             -((xs - joints[k, 0]) ** 2 + (ys - joints[k, 1]) ** 2) / (2 * 1.5**2)
         )
         np.testing.assert_allclose(hm[..., k], expected * valid[k], atol=1e-6)
+
+
+def test_a_batch_gives_the_same_maps_as_one_sample_at_a_time():
+    rng = np.random.default_rng(1)
+    joints = rng.uniform(0, 16, size=(3, 5, 2))
+    valid = rng.random((3, 5)) > 0.3
+    batched = gaussian_heatmaps(joints, valid, (16, 12), sigma_px=1.0).numpy()
+    assert batched.shape == (3, 16, 12, 5)
+    for n in range(3):
+        single = gaussian_heatmaps(joints[n], valid[n], (16, 12), sigma_px=1.0).numpy()
+        np.testing.assert_allclose(batched[n], single, atol=1e-7)

@@ -5,7 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from hg_keras.data.images import choose_reduction_ratio, decode_region
+from hg_keras.data.images import (
+    choose_reduction_ratio,
+    decode_region,
+    encoded_image_is_complete,
+)
 from hg_keras.data.transforms import crop_matrix, warp_image
 
 
@@ -115,3 +119,21 @@ def test_reduced_jpeg_decode_gives_the_same_crop_as_full_decode(tmp_path):
         ]
         np.testing.assert_allclose([xs.mean(), ys.mean()], landmark[:2], atol=0.5)
     assert np.abs(crops[True] - crops[False]).mean() < 2.0
+
+
+def test_truncated_and_foreign_files_are_recognised_before_decoding(tmp_path):
+    rgb = _smooth_rgb(40, 60)
+    jpeg = cv2.imencode(".jpg", rgb)[1].tobytes()
+    png = cv2.imencode(".png", rgb)[1].tobytes()
+    cases = {
+        "jpeg": (jpeg, True),
+        "jpeg with a trailer after the end marker": (jpeg + b"\0" * 100, True),
+        "truncated jpeg": (jpeg[: len(jpeg) // 2], False),
+        "png": (png, True),
+        "truncated png": (png[:-20], False),
+        "bmp": (cv2.imencode(".bmp", rgb)[1].tobytes(), True),
+        "text": (b"<html>not found</html>", False),
+        "empty": (b"", False),
+    }
+    for name, (contents, expected) in cases.items():
+        assert bool(encoded_image_is_complete(tf.constant(contents))) == expected, name

@@ -210,14 +210,18 @@ def _break_files(records):
     return records
 
 
-@pytest.mark.parametrize("training", [False, True])
-def test_a_corrupt_file_raises_an_error_naming_it(person_records, training):
-    records = _break_files(person_records(4)).iloc[:2].reset_index(drop=True)
+@pytest.mark.parametrize(
+    "row, training", [(1, False), (1, True), (2, False), (3, True)]
+)
+def test_a_bad_file_raises_an_error_naming_it(person_records, row, training):
+    # Row 1 is truncated, row 2 is text, row 3 is missing.
+    records = _break_files(person_records(4)).iloc[[0, row]].reset_index(drop=True)
+    name = records.image[1].rsplit("/", 1)[-1]
     config = PipelineConfig(input_size=32, rotation_deg=0.0)
     dataset = make_dataset(
         records, MPII_INFO, config, training=training, batch_size=2, seed=0
     )
-    with pytest.raises(tf.errors.InvalidArgumentError, match="person_1.jpg"):
+    with pytest.raises(tf.errors.OpError, match=name):
         list(dataset)
 
 
