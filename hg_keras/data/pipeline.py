@@ -446,6 +446,11 @@ def make_dataset(
         raise ValueError("make_dataset: output_names is empty; pass model.output_names")
     columns = records_to_columns(records, info.num_joints)
     count = len(columns["index"])
+    if training and count < batch_size:
+        raise ValueError(
+            f"make_dataset: {count} records give no full training batch of {batch_size} "
+            "(training drops the last partial batch); lower batch_size"
+        )
     flip_permutation = tuple(int(j) for j in info.flip_permutation)
     skip_bad = config.on_bad_image == "skip"
 

@@ -186,15 +186,17 @@ def test_cached_regions_give_the_same_crops(person_records):
     records = person_records(
         3, size_hw=(480, 640), scale=2.0
     )  # box 400 px -> 64 px crops
-    outputs = []
+    outputs = {}
     for cache in (False, True):
         config = PipelineConfig(input_size=64, cache=cache)
-        dataset = make_dataset(records, MPII_INFO, config, training=False, batch_size=3)
-        outputs.append([next(iter(dataset))["image"].numpy() for _ in range(2)])
-    np.testing.assert_array_equal(
-        outputs[1][0], outputs[1][1]
-    )  # second pass from the cache
-    assert np.abs(outputs[1][0] - outputs[0][0]).mean() < 0.01
+        dataset = make_dataset(records, MPII_INFO, config, training=False, batch_size=2)
+        outputs[cache] = [
+            np.concatenate([batch["image"].numpy() for batch in dataset])
+            for _ in range(2)
+        ]
+    np.testing.assert_array_equal(outputs[True][0], outputs[True][1])  # from the cache
+    # Cached regions are shrunk to the resolution the crop needs: nearly the same pixels.
+    assert np.abs(outputs[True][0] - outputs[False][0]).mean() < 0.01
 
 
 def _break_files(records):
@@ -240,6 +242,13 @@ def test_bad_files_are_skipped_and_counted_when_asked(person_records, capfd):
         assert name in err
 
 
+def test_training_needs_at_least_one_full_batch(person_records):
+    with pytest.raises(ValueError, match="3 records.*batch of 4"):
+        make_dataset(
+            person_records(3), MPII_INFO, PipelineConfig(input_size=32), batch_size=4
+        )
+
+
 def test_bad_records_are_rejected_naming_the_row(person_records):
     records = pd.DataFrame(person_records(3))
     records.loc[1, "scale"] = -1.0
@@ -258,3 +267,16 @@ def test_global_batch_is_split_across_replicas_under_tf_distribute(person_record
     images, labels = next(iter(strategy.experimental_distribute_dataset(dataset)))
     assert images.shape == (2, 32, 32, 3)
     assert labels["stack_1"].shape == (2, 8, 8, 16)
+
+
+def test_colour_jitter_scales_each_channel_by_its_gain(person_records):
+    records = person_records(1)
+    seed = [9, 0]
+    plain = _training_sample(records, 0, PipelineConfig(input_size=64), seed)[0]
+    config = PipelineConfig(input_size=64, color_jitter=0.2)
+    jittered = _training_sample(records, 0, config, seed)[0]
+    gains = sample_augmentation(tf.constant(seed, tf.int64), config)[
+        "color_gains"
+    ].numpy()
+    assert np.all((gains >= 0.8) & (gains <= 1.2)) and np.ptp(gains) > 0
+    np.testing.assert_allclose(jittered, np.clip(plain * gains, 0.0, 1.0), atol=1e-6)
