@@ -166,6 +166,8 @@ def fold_batch_norm(model: keras.Model) -> keras.Model:
         model, clone_function=clone_layer, call_function=call_layer
     )
     for layer in model.layers:
+        if not layer.weights:
+            continue  # nothing to copy (input layers may even be renamed by the clone)
         target = folded.get_layer(layer.name)
         if isinstance(layer, layers.BatchNormalization):
             if layer.name not in pairs:
@@ -183,6 +185,5 @@ def fold_batch_norm(model: keras.Model) -> keras.Model:
             )
             target.set_weights([kernel * scale, bias * scale + offset])
             continue
-        if layer.weights:
-            target.set_weights(layer.get_weights())
+        target.set_weights(layer.get_weights())
     return folded

@@ -128,9 +128,8 @@ class PoseServingModule(tf.Module):
         check_joint_count(model, info)
         network = fold_batch_norm(model) if fold_bn else model
         # The Keras model is not a child of the SavedModel (saving it would trace all of its
-        # Keras call paths); its variables are, and the signatures capture them.
+        # Keras call paths); the variables its traced functions capture are (``signatures``).
         object.__setattr__(self, "network", network)
-        self.network_variables = list(network.variables)
         self._input_size, self._heatmap_size, num_joints = model_sizes(model)
         self._output_names = list(self.network.output_names)
         self._permutation = [int(j) for j in info.flip_permutation] if flip_test else None
@@ -234,12 +233,23 @@ class PoseServingModule(tf.Module):
         return self._functions["heatmaps"](images)
 
     def signatures(self) -> dict:
-        """Concrete functions keyed by signature name, for ``tf.saved_model.save``."""
-        return {
+        """Concrete functions keyed by signature name, for ``tf.saved_model.save``.
+
+        Also tracks the ``tf.Variable`` objects the functions capture. Tracking the Keras
+        variable wrappers instead would save a model that TF loads but the TFLite converter
+        reads as uninitialised variables.
+        """
+        concrete = {
             SERVING_DEFAULT: self._functions["serve"].get_concrete_function(),
             WITH_BOX: self._functions["serve_with_box"].get_concrete_function(),
             HEATMAPS: self._functions["heatmaps"].get_concrete_function(),
         }
+        captured = {}
+        for function in concrete.values():
+            for variable in function.variables:
+                captured.setdefault(id(variable), variable)
+        self.network_variables = list(captured.values())
+        return concrete
 
 
 def existing_versions(base_dir) -> list[int]:
