@@ -30,8 +30,12 @@ class PipelineConfig:
         flip_test: evaluation only: also emit the horizontally mirrored crop ``image_flipped``.
         cache: keep the decoded image regions (reduced to the resolution the crops need) in
             memory after the first pass; for datasets that fit in RAM.
-        on_bad_image: ``"raise"`` (stop with an error naming the file) or ``"skip"`` (drop the
-            sample, print a warning naming the file and count it).
+        on_bad_image: ``"raise"``: stop with an error naming the file when it is missing,
+            not an image or cut short (checked before decoding; a file that passes those
+            checks yet fails inside the decoder stops with the decoder's own error).
+            ``"skip"``: drop samples whose file fails to read or decode for any reason,
+            print a warning naming the file and count it (``make_dataset``'s
+            ``skipped_images``); a little slower, as each file is decoded in isolation.
         reduced_decode: decode large JPEGs at 1/2, 1/4 or 1/8 size and only the region around
             the person when the crop does not need full resolution.
 

@@ -391,6 +391,7 @@ def make_dataset(
     seed=None,
     skipped_images=None,
     num_parallel_calls=tf.data.AUTOTUNE,
+    input_context=None,
 ):
     """Build the ``tf.data.Dataset`` of training or evaluation batches.
 
@@ -409,8 +410,11 @@ def make_dataset(
 
     Distribution: ``batch_size`` is the global batch. Under ``tf.distribute`` (Keras ``fit``
     in a strategy scope, or ``strategy.experimental_distribute_dataset``) each of R replicas
-    receives ``batch_size / R`` samples per step, so pass a multiple of R. Multi-worker
-    sharding is by element (``AutoShardPolicy.DATA``); all workers must use the same seed.
+    receives ``batch_size / R`` samples per step, so pass a multiple of R; the dataset is
+    sharded by element (``AutoShardPolicy.DATA``). With several input pipelines (multi-worker)
+    prefer ``strategy.distribute_datasets_from_function(lambda context: make_dataset(...,
+    input_context=context))``: each pipeline then reads only its share of the records and
+    batches ``batch_size`` split per replica. Use the same seed on every worker.
 
     Args:
         records: ``pandas.DataFrame`` in the schema of ``hg_keras.datasets.records``.
@@ -423,6 +427,8 @@ def make_dataset(
         skipped_images: optional scalar int ``tf.Variable``; with
             ``config.on_bad_image="skip"`` it is increased by one per skipped sample.
         num_parallel_calls: parallelism of the per-sample stages.
+        input_context: optional ``tf.distribute.InputContext``: keep this input pipeline's
+            share of the records and batch per replica (``batch_size`` stays global).
 
     Returns:
         ``tf.data.Dataset``.
@@ -445,6 +451,12 @@ def make_dataset(
     if training and not output_names:
         raise ValueError("make_dataset: output_names is empty; pass model.output_names")
     columns = records_to_columns(records, info.num_joints)
+    if input_context is not None:
+        share = slice(
+            input_context.input_pipeline_id, None, input_context.num_input_pipelines
+        )
+        columns = {name: values[share] for name, values in columns.items()}
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
     count = len(columns["index"])
     if training and count < batch_size:
         raise ValueError(
@@ -521,6 +533,8 @@ def make_dataset(
     dataset = dataset.map(finish, num_parallel_calls=num_parallel_calls)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.DATA
+        tf.data.experimental.AutoShardPolicy.OFF
+        if input_context is not None
+        else tf.data.experimental.AutoShardPolicy.DATA
     )
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)

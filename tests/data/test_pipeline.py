@@ -280,3 +280,17 @@ def test_colour_jitter_scales_each_channel_by_its_gain(person_records):
     ].numpy()
     assert np.all((gains >= 0.8) & (gains <= 1.2)) and np.ptp(gains) > 0
     np.testing.assert_allclose(jittered, np.clip(plain * gains, 0.0, 1.0), atol=1e-6)
+
+
+def test_an_input_context_keeps_its_share_and_batches_per_replica(person_records):
+    records = person_records(5)
+    context = tf.distribute.InputContext(
+        num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=2
+    )
+    config = PipelineConfig(input_size=32)
+    dataset = make_dataset(
+        records, MPII_INFO, config, training=False, batch_size=4, input_context=context
+    )
+    batches = [batch["index"].numpy() for batch in dataset]
+    assert [len(b) for b in batches] == [2]  # global batch 4 over 2 replicas
+    np.testing.assert_array_equal(np.concatenate(batches), [1, 3])
