@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -110,12 +111,12 @@ class TFLiteHeatmapModel:
     """
 
     def __init__(self, model, num_threads: int | None = None):
-        if isinstance(model, (bytes, bytearray)):
-            self.interpreter = tf.lite.Interpreter(
-                model_content=bytes(model), num_threads=num_threads
-            )
-        else:
-            self.interpreter = tf.lite.Interpreter(model_path=str(model), num_threads=num_threads)
+        source = (
+            {"model_content": bytes(model)}
+            if isinstance(model, (bytes, bytearray))
+            else {"model_path": str(model)}
+        )
+        self.interpreter = _interpreter_class()(num_threads=num_threads, **source)
         self.runner = self.interpreter.get_signature_runner(HEATMAPS)
         self._input = self.runner.get_input_details()["images"]
         self._outputs = self.runner.get_output_details()
@@ -140,6 +141,16 @@ class TFLiteHeatmapModel:
     def last_stack(self, crops) -> np.ndarray:
         """Heatmaps of the last stack only: (N, S/4, S/4, K) float32."""
         return self(crops)[self.output_names[-1]]
+
+
+def _interpreter_class():
+    """LiteRT's interpreter when installed (``ai-edge-litert``), else ``tf.lite.Interpreter``."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        return tf.lite.Interpreter
+    return Interpreter
 
 
 def _quantize(values, details):

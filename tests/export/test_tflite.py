@@ -1,0 +1,132 @@
+"""TFLite float32 / float16 / int8 models of the heatmaps signature against Keras."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import HEATMAP_SIZE, INPUT_SIZE, disc_radius_for
+from disc_model import draw_discs
+
+from hg_keras.datasets.records import make_records
+from hg_keras.export.inference import model_outputs
+from hg_keras.export.tflite import (
+    TFLiteHeatmapModel,
+    calibration_crops_from_records,
+    convert_to_tflite,
+    export_tflite,
+    keypoint_agreement,
+    tflite_file_name,
+)
+
+
+def _disc_records(folder, count, seed):
+    """Records of ``count`` disc photos of assorted sizes (one 'person' = the 4 discs)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index in range(count):
+        height, width = (int(v) for v in rng.integers(72, 160, 2))
+        image, centers = draw_discs(rng, height, width, disc_radius_for(height, width))
+        path = folder / f"discs_{index:03d}.jpg"
+        cv2.imwrite(str(path), image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        rows.append(dict(
+            image=str(path), center=[(width - 1) / 2, (height - 1) / 2],
+            scale=max(height, width) * 1.25 / 200, joints=centers,
+            annotated=[True] * 4, visible=[True] * 4, norm_size=10.0, split="train",
+            image_index=index, person_index=0,
+        ))
+    return make_records(rows, source="disc photos")
+
+
+@pytest.fixture(scope="module")
+def calibration_crops(disc_info, tmp_path_factory):
+    """Crops of the real evaluation pipeline (make_dataset), as the export CLI draws them."""
+    records = _disc_records(tmp_path_factory.mktemp("calibration"), 24, seed=11)
+    return calibration_crops_from_records(records, disc_info, INPUT_SIZE, num_samples=24)
+
+
+@pytest.fixture(scope="module")
+def test_crops(disc_info, tmp_path_factory):
+    records = _disc_records(tmp_path_factory.mktemp("agreement"), 32, seed=12)
+    return calibration_crops_from_records(records, disc_info, INPUT_SIZE, num_samples=32)
+
+
+@pytest.fixture(scope="module")
+def keras_heatmaps(disc_model, test_crops):
+    return np.asarray(model_outputs(disc_model, test_crops)[-1])
+
+
+@pytest.fixture(scope="module")
+def tflite_files(saved_model_dir, calibration_crops, tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("tflite_exports")
+    return export_tflite(saved_model_dir, out_dir, "hourglass", 1,
+                         ("none", "fp16", "int8"), calibration_crops)
+
+
+def test_calibration_crops_come_from_the_input_pipeline(calibration_crops):
+    assert calibration_crops.shape == (24, INPUT_SIZE, INPUT_SIZE, 3)
+    assert calibration_crops.dtype == np.float32
+    assert 0.0 <= calibration_crops.min() and calibration_crops.max() <= 1.0
+
+
+def test_export_writes_one_versioned_folder_with_the_joint_names(tflite_files, saved_model_dir):
+    folder = tflite_files["none"].parent
+    assert folder.name == "1" and folder.parent.name == "hourglass"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [tflite_file_name("hourglass", q) for q in ("none", "fp16", "int8")] + ["joints.json"]
+    )
+    assert json.loads((folder / "joints.json").read_text())["joint_names"] == [
+        "red", "green", "blue", "yellow"
+    ]
+
+
+def test_float32_heatmaps_match_keras_within_1e_4(tflite_files, test_crops, keras_heatmaps):
+    model = TFLiteHeatmapModel(tflite_files["none"])
+    assert model.output_names == ["stack_1"]
+    heatmaps = model.last_stack(test_crops)
+    assert heatmaps.shape == (32, HEATMAP_SIZE, HEATMAP_SIZE, 4)
+    assert np.abs(heatmaps - keras_heatmaps).max() <= 1e-4
+
+
+def test_fp16_keypoints_agree_with_keras(tflite_files, test_crops, keras_heatmaps):
+    heatmaps = TFLiteHeatmapModel(tflite_files["fp16"]).last_stack(test_crops)
+    assert keypoint_agreement(keras_heatmaps, heatmaps, tolerance_px=1.0) >= 0.95
+    assert keypoint_agreement(keras_heatmaps, heatmaps, tolerance_px=0.0) >= 0.9
+
+
+def test_int8_keypoints_agree_with_keras(tflite_files, test_crops, keras_heatmaps):
+    model = TFLiteHeatmapModel(tflite_files["int8"])
+    assert model.input_dtype == np.int8
+    heatmaps = model.last_stack(test_crops)
+    assert keypoint_agreement(keras_heatmaps, heatmaps, tolerance_px=1.0) >= 0.95
+
+
+def test_agreement_exposes_a_wrongly_scaled_int8_input(tflite_files, test_crops,
+                                                        keras_heatmaps):
+    # The classic mistake: feeding 0-255 pixels to a model calibrated on [0, 1] crops.
+    heatmaps = TFLiteHeatmapModel(tflite_files["int8"]).last_stack(test_crops * 255.0)
+    assert keypoint_agreement(keras_heatmaps, heatmaps, tolerance_px=1.0) < 0.5
+
+
+def test_quantized_files_are_smaller(tflite_files):
+    sizes = {q: path.stat().st_size for q, path in tflite_files.items()}
+    assert sizes["fp16"] < 0.6 * sizes["none"]
+    assert sizes["int8"] < 0.45 * sizes["none"]
+
+
+def test_int8_without_calibration_is_refused(saved_model_dir):
+    with pytest.raises(ValueError, match="int8 needs calibration crops"):
+        convert_to_tflite(saved_model_dir, "int8")
+    with pytest.raises(ValueError, match="unknown; choose one of none, fp16, int8"):
+        convert_to_tflite(saved_model_dir, "int4")
+
+
+def test_keypoint_agreement_counts_joints_within_the_tolerance():
+    reference = np.zeros((1, 8, 8, 2), np.float32)
+    reference[0, 2, 2, 0] = reference[0, 5, 5, 1] = 1.0
+    other = np.zeros_like(reference)
+    other[0, 2, 3, 0] = 1.0  # one pixel right: within 1 px
+    other[0, 1, 1, 1] = 1.0  # four pixels away on each axis
+    assert keypoint_agreement(reference, other, tolerance_px=1.0) == 0.5
+    assert keypoint_agreement(reference, other, tolerance_px=0.0) == 0.0
