@@ -17,8 +17,7 @@ measures the pipeline and both loaders, one after the other, in this process.
 Example:
     >>> from hg_keras.benchmarks.pipeline_reference import benchmark_pipeline
     >>> result = benchmark_pipeline(quick=True)                        # doctest: +SKIP
-    >>> result["ratio"]                                                 # doctest: +SKIP
-    3.1
+    >>> print(f"{result['ratio_per_core']:.2f}x per core")               # doctest: +SKIP
 """
 
 from __future__ import annotations

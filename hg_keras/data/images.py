@@ -87,7 +87,8 @@ def encoded_image_is_complete(contents):
 
     Example:
         >>> png = tf.io.encode_png(tf.zeros((4, 4, 3), tf.uint8))
-        >>> bool(encoded_image_is_complete(png)), bool(encoded_image_is_complete(png[:20]))
+        >>> cut = tf.strings.substr(png, 0, 20)
+        >>> bool(encoded_image_is_complete(png)), bool(encoded_image_is_complete(cut))
         (True, False)
     """
     head = tf.strings.join([tf.strings.substr(contents, 0, 12), b"\0" * 12])
