@@ -400,7 +400,8 @@ def make_dataset(
     re-iterates it every epoch), ``drop_remainder=True``. Elements are
     ``(images (B, S, S, 3) float32 in [0, 1], {name: heatmaps (B, S/4, S/4, K) float32})``
     with the same targets under every name of ``output_names`` (one label per supervised
-    output of the model, e.g. ``model.output_names``).
+    output of the model, e.g. ``model.output_names``). With a single output name the labels
+    are the bare heatmap tensor, which is what Keras expects for a one-output model.
 
     Evaluation (``training=False``): record order, no augmentation, last batch kept. Elements
     are dicts: ``image`` (B, S, S, 3), ``image_flipped`` (only with ``config.flip_test``),
@@ -528,6 +529,8 @@ def make_dataset(
         batch = add_heatmaps(batch, config)
         if not training:
             return batch
+        if len(output_names) == 1:  # Keras hands a one-output model a bare tensor, not a dict
+            return batch["image"], batch["heatmaps"]
         return batch["image"], {name: batch["heatmaps"] for name in output_names}
 
     dataset = dataset.map(finish, num_parallel_calls=num_parallel_calls)

@@ -29,7 +29,6 @@ PRESETS = {
         epochs=12,
         steps_per_epoch=100,
         heatmap_sigma_px=1.0,
-        synthetic_images=3000,
         val_samples=200,
         lr_patience=2,
     ),
@@ -74,7 +73,8 @@ class TrainConfig:
         strategy: ``"default"``, ``"mirrored"`` (all local GPUs) or ``"multiworker"``
             (hosts from ``TF_CONFIG``).
         scale_lr_with_replicas: multiply the learning rate by the number of replicas.
-        synthetic_images: images of the generated synthetic set.
+        synthetic_images: images of the generated synthetic set (5000, as
+            ``scripts/evaluate.py`` expects, so both use the same cached set).
         seed: seed of shuffling, augmentation and initialisation.
         tensorboard: write TensorBoard logs under ``run_dir/tensorboard``.
     """
@@ -112,7 +112,7 @@ class TrainConfig:
     steps_per_execution: int = 1
     strategy: str = "default"
     scale_lr_with_replicas: bool = False
-    synthetic_images: int = 3000
+    synthetic_images: int = 5000
     seed: int = 0
     tensorboard: bool = True
 

@@ -248,8 +248,6 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
         train_records, info, pipeline_config(config, training=True), training=True,
         batch_size=config.batch_size, output_names=model.output_names, seed=config.seed,
     )
-    if len(model.output_names) == 1:  # Keras gives a one-output model a bare tensor, not a dict
-        train_data = train_data.map(lambda images, labels: (images, labels[model.output_names[0]]))
     steps = config.steps_per_epoch
     if steps is not None:
         train_data = train_data.repeat()
