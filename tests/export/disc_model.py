@@ -89,8 +89,10 @@ def build_disc_model(input_size=64, num_stacks=1, num_features=32, seed=0):
     return model
 
 
-def draw_discs(rng, height, width, radius_px, noise=0.03):
+def draw_discs(rng, height, width, radius_px, noise=0.03, missing=()):
     """An RGB uint8 image with one disc per colour at random, non-overlapping places.
+
+    Discs whose index is in ``missing`` are left out (their centre is still drawn at random).
 
     Returns:
         image: (height, width, 3) uint8 RGB.
@@ -104,7 +106,9 @@ def draw_discs(rng, height, width, radius_px, noise=0.03):
         candidate = rng.uniform([margin, margin], [width - 1 - margin, height - 1 - margin])
         if all(np.hypot(*(candidate - c)) > 3 * radius_px for c in centers):
             centers.append(candidate)
-    for color, (x, y) in zip(DISC_COLORS, centers):
+    for index, (color, (x, y)) in enumerate(zip(DISC_COLORS, centers)):
+        if index in missing:
+            continue
         cv2.circle(image, (int(round(x * 16)), int(round(y * 16))), int(round(radius_px * 16)),
                    color.tolist(), thickness=-1, lineType=cv2.LINE_AA, shift=4)
     image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
