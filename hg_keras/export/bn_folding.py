@@ -65,7 +65,7 @@ def batch_norm_affine(layer: layers.BatchNormalization) -> tuple[np.ndarray, np.
     Returns:
         ``(scale, offset)``, two (C,) float64 arrays with ``bn(x) = scale * x + offset``.
     """
-    axis = layer.axis if isinstance(layer.axis, int) else list(layer.axis)[0]
+    axis = layer.axis if isinstance(layer.axis, int) else next(iter(layer.axis))
     if axis not in (-1, len(layer.input.shape) - 1):
         raise ValueError(f"{layer.name}: only channels-last BatchNormalization can be folded")
     mean = np.asarray(layer.moving_mean, np.float64)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from hg_keras.evaluation.decode import average_with_flipped, heatmap_peaks, to_image_coords
+from hg_keras.evaluation.decode import (
+    average_with_flipped,
+    heatmap_peaks,
+    to_image_coords,
+)
 
 
 def model_outputs(model, images):

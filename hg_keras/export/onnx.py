@@ -17,7 +17,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from hg_keras.export.saved_model import HEATMAPS, METADATA_FILE, write_version_atomically
+from hg_keras.export.saved_model import (
+    HEATMAPS,
+    METADATA_FILE,
+    write_version_atomically,
+)
 
 ONNX_DIR = "onnx"
 DEFAULT_OPSET = 17

@@ -11,7 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from hg_keras.evaluation.plots import CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, skeleton_for
+from hg_keras.evaluation.plots import (
+    CENTER_COLOR,
+    LEFT_COLOR,
+    RIGHT_COLOR,
+    skeleton_for,
+)
 
 #: Opacity of absent joints and their limbs.
 FADED_ALPHA = 0.35

@@ -30,7 +30,12 @@ import tensorflow as tf
 from hg_keras.export.bn_folding import ChannelAffine  # noqa: F401  (registers the layer)
 from hg_keras.export.cropping import crop_person, decode_image_bytes, to_rgb_float_np
 from hg_keras.export.inference import keypoints_from_crops
-from hg_keras.export.saved_model import METADATA_FILE, WITH_BOX, check_joint_count, model_sizes
+from hg_keras.export.saved_model import (
+    METADATA_FILE,
+    WITH_BOX,
+    check_joint_count,
+    model_sizes,
+)
 
 #: Joints whose heatmap maximum is below this are flagged as absent (paper §5.2 signal).
 DEFAULT_PRESENCE_THRESHOLD = 0.2

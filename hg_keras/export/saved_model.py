@@ -70,7 +70,7 @@ def model_sizes(model) -> tuple[int, int, int]:
             f"model {model.name!r}: input shape {model.input_shape} is not (None, S, S, 3); "
             "export needs a square RGB input of fixed size"
         )
-    _, heatmap_height, heatmap_width, num_joints = model.outputs[-1].shape
+    _, heatmap_height, _, num_joints = model.outputs[-1].shape
     return int(height), int(heatmap_height), int(num_joints)
 
 
@@ -130,7 +130,7 @@ class PoseServingModule(tf.Module):
         # The Keras model is not a child of the SavedModel (saving it would trace all of its
         # Keras call paths); the variables its traced functions capture are (``signatures``).
         object.__setattr__(self, "network", network)
-        self._input_size, self._heatmap_size, num_joints = model_sizes(model)
+        self._input_size, self._heatmap_size, _ = model_sizes(model)
         self._output_names = list(self.network.output_names)
         self._permutation = [int(j) for j in info.flip_permutation] if flip_test else None
         self._metadata = export_metadata(model, info, flip_test)

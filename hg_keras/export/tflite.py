@@ -35,7 +35,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from hg_keras.export.saved_model import HEATMAPS, METADATA_FILE, write_version_atomically
+from hg_keras.export.saved_model import (
+    HEATMAPS,
+    METADATA_FILE,
+    write_version_atomically,
+)
 
 #: CLI name of each quantization -> label used in the file name.
 QUANTIZATIONS = {"none": "float32", "fp16": "float16", "int8": "int8"}
@@ -305,12 +309,12 @@ def tflite_parity(saved_model_dir, tflite_path, crops) -> dict:
     crops = np.asarray(crops, np.float32)
     loaded = tf.saved_model.load(str(saved_model_dir))
     outputs = loaded.signatures[HEATMAPS](images=tf.constant(crops))
-    last = sorted(outputs, key=lambda n: (len(n), n))[-1]
+    last = max(outputs, key=lambda n: (len(n), n))
     reference = outputs[last].numpy()
     heatmaps = TFLiteHeatmapModel(tflite_path).last_stack(crops)
     return {
         "size_bytes": Path(tflite_path).stat().st_size,
         "max_abs_diff": float(np.abs(heatmaps - reference).max()),
         "agreement_1px": keypoint_agreement(reference, heatmaps, 1.0),
-        "num_crops": int(len(crops)),
+        "num_crops": len(crops),
     }

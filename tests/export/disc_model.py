@@ -43,13 +43,18 @@ def _disc_mask(size=7, radius=TEMPLATE_RADIUS_PX):
     return (xx**2 + yy**2 <= radius**2).astype(np.float32)
 
 
-def build_disc_model(input_size=64, num_stacks=1, num_features=32, seed=0):
-    """A ``build_stacked_hourglass`` model (K = 4) with hand-set disc-detector weights."""
+def build_disc_model(input_size=64, num_stacks=1, num_features=32, depth=2, seed=0):
+    """A ``build_stacked_hourglass`` model (K = 4) with hand-set disc-detector weights.
+
+    ``depth=2`` (16x16 heatmaps pooled down to 4x4) keeps the graph, and so every export in
+    the tests, small; the layer types are those of the paper's depth-4 hourglass.
+    """
     rng = np.random.default_rng(seed)
     model = build_stacked_hourglass(
         num_stacks=num_stacks,
         num_joints=len(DISC_COLORS),
         num_features=num_features,
+        depth=depth,
         input_shape=(input_size, input_size, 3),
     )
     mask = _disc_mask()
@@ -78,7 +83,7 @@ def build_disc_model(input_size=64, num_stacks=1, num_features=32, seed=0):
         elif name.endswith("_conv3"):
             kernel, bias = layer.get_weights()
             layer.set_weights([kernel * BRANCH_SCALE, bias])
-        elif name.endswith("_skip") or name.endswith("_head_conv") or name.endswith("_heatmaps"):
+        elif name.endswith(("_skip", "_head_conv", "_heatmaps")):
             kernel = np.zeros(layer.kernel.shape, np.float32)
             count = min(kernel.shape[2], kernel.shape[3])
             kernel[0, 0, np.arange(count), np.arange(count)] = 1.0

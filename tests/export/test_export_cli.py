@@ -14,9 +14,9 @@ from hg_keras.export.cli import export_main, predict_main
 
 @pytest.fixture(scope="module")
 def mpii_weights(tmp_path_factory):
-    """A tiny random 16-joint model saved as runs/tiny/best.keras."""
+    """A tiny random 16-joint model (depth-1 hourglass) saved as runs/tiny/best.keras."""
     keras.utils.set_random_seed(0)
-    model = build_stacked_hourglass(num_stacks=1, num_joints=16, num_features=16,
+    model = build_stacked_hourglass(num_stacks=1, num_joints=16, num_features=16, depth=1,
                                     input_shape=(64, 64, 3))
     run = tmp_path_factory.mktemp("runs") / "tiny"
     run.mkdir()

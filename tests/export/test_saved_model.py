@@ -139,7 +139,7 @@ def test_serving_doc_rest_example_uses_the_signature_names(loaded_saved_model):
     text = SERVING_DOC.read_text()
     assert ("docker run -p 8501:8501 -v $PWD/saved_models/hourglass:/models/hourglass "
             "-e MODEL_NAME=hourglass tensorflow/serving") in text
-    blocks = re.findall(r"```json\n(.*?)```", text, re.S)
+    blocks = re.findall(r"```json\n(.*?)```", text, re.DOTALL)
     bodies = [json.loads(b) for b in blocks if '"instances"' in b]
     assert bodies, "no REST request body found in docs/SERVING.md"
     for body in bodies:
