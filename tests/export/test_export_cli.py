@@ -115,3 +115,13 @@ def test_predict_with_a_saved_model_or_weights_writes_json(
     for data in (served, local):
         error = np.linalg.norm(np.array(data["keypoints"]) - disc_photo["centers"], axis=1)
         assert error.max() < 12.5
+
+
+def test_console_scripts_reach_the_same_command_lines(capsys):
+    from hg_keras import cli
+
+    for entry, program in ((cli.export_main, "export.py"), (cli.predict_main, "predict.py")):
+        with pytest.raises(SystemExit) as exit_info:
+            entry(["--help"])
+        assert exit_info.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: {program}")
