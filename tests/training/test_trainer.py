@@ -161,6 +161,11 @@ def _free_ports(count):
     return ports
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Keras 3 fit under MultiWorkerMirroredStrategy fails converting a PerReplica batch "
+    "(keras-team/keras#20585, tensorflow/tensorflow#72388); strict, so a fixed Keras shows up",
+)
 def test_two_worker_multiworker_run_finishes_one_epoch(tmp_path, data_root):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     run = tmp_path / "run"
