@@ -1,6 +1,5 @@
 """The reference PoseNet has exactly the keys and shapes of the port's published checkpoints."""
 
-from pathlib import Path
 
 import pytest
 
@@ -16,27 +15,10 @@ from hg_keras.benchmarks.pytorch_reference import (
     train_step,
 )
 
-KEY_LIST = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "data"
-    / "pytorch_port_hg2_state_dict_keys.txt"
-)
 
 
-def test_reference_posenet_state_dict_equals_the_official_2_stack_key_list():
-    if not KEY_LIST.is_file():
-        pytest.skip(
-            f"key list of the port's 2-stack checkpoint not found at {KEY_LIST}"
-        )
-    expected = []
-    for line in KEY_LIST.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            key, shape = line.split("\t")
-            expected.append(
-                (key, [int(s) for s in shape.strip("[]").split(",") if s.strip()])
-            )
+def test_reference_posenet_state_dict_equals_the_official_2_stack_key_list(port_key_list):
+    expected = [(key, list(shape)) for key, shape in port_key_list]
     net = PoseNet(nstack=2, inp_dim=256, oup_dim=16)
     actual = [
         (CHECKPOINT_KEY_PREFIX + k, list(v.shape)) for k, v in net.state_dict().items()

@@ -1,6 +1,5 @@
 """The name table between the PyTorch port's checkpoints and our layers (no torch needed)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,28 +13,11 @@ from hg_keras.weights import (
     strip_key_prefix,
 )
 
-KEY_LIST = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "data"
-    / "pytorch_port_hg2_state_dict_keys.txt"
-)
 
 
-def _official_shapes() -> dict:
+def _official_shapes(port_key_list) -> dict:
     """Key (without ``model.module.``) -> shape of the port's published 2-stack checkpoint."""
-    if not KEY_LIST.is_file():
-        pytest.skip(
-            f"key list of the port's 2-stack checkpoint not found at {KEY_LIST}"
-        )
-    shapes = {}
-    for line in KEY_LIST.read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, shape = line.split("\t")
-        shapes[key] = tuple(int(s) for s in shape.strip("[]").split(",") if s.strip())
-    return strip_key_prefix(shapes)
+    return strip_key_prefix(dict(port_key_list))
 
 
 def _tensor_keys(pairs, shapes):
@@ -45,20 +27,20 @@ def _tensor_keys(pairs, shapes):
     return keys
 
 
-def test_official_key_list_has_the_port_prefix_and_742_tensors():
-    shapes = _official_shapes()
+def test_official_key_list_has_the_port_prefix_and_742_tensors(port_key_list):
+    shapes = _official_shapes(port_key_list)
     assert len(shapes) == 742
     assert "pre.0.conv.weight" in shapes
 
 
-def test_architecture_of_official_2_stack_checkpoint_is_read_from_its_keys():
-    assert infer_port_architecture(_official_shapes()) == PortArchitecture(
+def test_architecture_of_official_2_stack_checkpoint_is_read_from_its_keys(port_key_list):
+    assert infer_port_architecture(_official_shapes(port_key_list)) == PortArchitecture(
         num_stacks=2, num_joints=16, num_features=256, depth=4
     )
 
 
-def test_layer_map_accounts_for_every_official_key():
-    shapes = _official_shapes()
+def test_layer_map_accounts_for_every_official_key(port_key_list):
+    shapes = _official_shapes(port_key_list)
     pairs = port_layer_map(num_stacks=2, depth=4)
     mapped = _tensor_keys(pairs, shapes)
     leftover = {
@@ -102,8 +84,8 @@ def _numbered_state_dict(shapes):
 
 
 @pytest.fixture(scope="module")
-def official_model_and_weights():
-    state_dict = _numbered_state_dict(_official_shapes())
+def official_model_and_weights(port_key_list):
+    state_dict = _numbered_state_dict(_official_shapes(port_key_list))
     model = build_stacked_hourglass(
         num_stacks=2, num_joints=16, input_shape=(64, 64, 3)
     )
@@ -235,8 +217,8 @@ def test_used_skip_without_a_layer_is_an_error(small_model_and_weights):
         load_port_weights(model, state_dict)
 
 
-def test_port_increase_option_is_refused_with_a_reason():
-    shapes = dict(_official_shapes())
+def test_port_increase_option_is_refused_with_a_reason(port_key_list):
+    shapes = dict(_official_shapes(port_key_list))
     shapes["hgs.0.0.low1.conv3.conv.weight"] = (384, 128, 1, 1)
     with pytest.raises(
         ValueError, match=r"hg2\.pt: hgs\.0\.0\.low1 has 384 output channels.*increase"
