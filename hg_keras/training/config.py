@@ -7,7 +7,7 @@ architecture that trains in minutes on a laptop CPU.
 Example:
     >>> config = TrainConfig.from_preset("cpu-demo", epochs=3)
     >>> config.num_stacks, config.input_size, config.optimizer
-    (2, 128, 'rmsprop')
+    (2, 128, 'adam')
 """
 
 from __future__ import annotations
@@ -22,15 +22,17 @@ PRESETS = {
     "paper": {},
     "cpu-demo": dict(
         num_stacks=2,
-        num_features=128,
+        num_features=64,
         input_size=128,
         batch_size=16,
+        optimizer="adam",
         learning_rate=1e-3,
-        epochs=12,
+        heatmap_sigma_px=2.0,
+        epochs=24,
         steps_per_epoch=100,
-        heatmap_sigma_px=1.0,
+        val_every=2,
         val_samples=200,
-        lr_patience=2,
+        lr_patience=4,
     ),
 }
 
