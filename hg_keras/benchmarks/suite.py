@@ -1,0 +1,187 @@
+"""The whole CPU benchmark behind ``scripts/benchmark.py``: every section, one results dict.
+
+Sections (each can be left out): ``inference`` (latency of every path vs the PyTorch
+reference), ``profile`` (time per op type of the Keras and reference forward passes, GEMM
+ceiling), ``training`` (step time vs the reference) and ``pipeline`` (input pipeline vs the
+cv2 reference loader, ``pipeline_reference.benchmark_pipeline``).
+
+Call ``prepare_process`` first thing in a fresh process: thread pools and some library
+settings can only be chosen before TensorFlow and PyTorch start.
+
+Example:
+    >>> config = BenchmarkConfig(quick=True, num_threads=2)
+    >>> prepare_process(config)                                  # before TF/torch run
+    >>> results = run_benchmarks(config)                         # doctest: +SKIP
+    >>> write_report(results, "docs/BENCHMARKS.md")              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+from hg_keras.benchmarks.environment import available_cores
+
+SECTIONS = ("inference", "profile", "training", "pipeline")
+
+#: Environment defaults set by ``prepare_process`` (a value the user set is kept).
+PROCESS_ENVIRONMENT = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "KERAS_BACKEND": "tensorflow",
+    # libgomp's default spin-waiting makes PyTorch's parallel regions stall whenever another
+    # process holds one of the cores; passive waiting keeps the reference at its best.
+    "OMP_WAIT_POLICY": "PASSIVE",
+}
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """What ``run_benchmarks`` measures.
+
+    Attributes:
+        quick: tiny models and few repetitions (a smoke test; numbers mean nothing).
+        num_threads: threads of every library (default: the cores available).
+        sections: subset of ``SECTIONS``.
+        repeats: timed rounds per measurement (default 5, 2 when quick).
+    """
+
+    quick: bool = False
+    num_threads: int = field(default_factory=available_cores)
+    sections: tuple[str, ...] = SECTIONS
+    repeats: int | None = None
+
+    def __post_init__(self):
+        unknown = [s for s in self.sections if s not in SECTIONS]
+        if unknown:
+            raise ValueError(f"--sections {unknown}: unknown; choose from {SECTIONS}")
+
+
+def inference_settings(config: BenchmarkConfig):
+    """The ``InferenceSettings`` of a full or quick run."""
+    from hg_keras.benchmarks.inference import InferenceSettings
+
+    if config.quick:
+        return InferenceSettings(
+            stacks=(1, 2), batch_sizes=(1, 2), input_size=64, num_features=32,
+            num_threads=config.num_threads, repeats=config.repeats or 2,
+            calibration_count=2, accuracy_count=2,
+        )
+    return InferenceSettings(num_threads=config.num_threads, repeats=config.repeats or 5)
+
+
+def training_settings(config: BenchmarkConfig):
+    """The ``TrainingSettings`` of a full or quick run (2 stacks, batch 8 when full)."""
+    from hg_keras.benchmarks.training import TrainingSettings
+
+    if config.quick:
+        return TrainingSettings(num_stacks=1, num_features=32, input_size=64, batch_size=2,
+                                repeats=config.repeats or 2, warmup=1)
+    return TrainingSettings(repeats=config.repeats or 5)
+
+
+def prepare_process(config: BenchmarkConfig) -> dict:
+    """Set environment defaults and fix every library's thread count; call before any op runs.
+
+    Returns:
+        dict with ``environment`` (the variables in effect) and ``threads`` (what each
+        library was set to, ``environment.fix_thread_counts``).
+    """
+    from hg_keras.benchmarks.environment import fix_thread_counts
+
+    for name, value in PROCESS_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    environment = {
+        name: os.environ.get(name, "")
+        for name in (*PROCESS_ENVIRONMENT, "TF_ENABLE_ONEDNN_OPTS")
+    }
+    return {"environment": environment, "threads": fix_thread_counts(config.num_threads)}
+
+
+def tensorflow_onednn_enabled() -> bool | None:
+    """Whether TensorFlow's oneDNN custom ops are on in this process (None if unknown)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def _profile_section(config: BenchmarkConfig, log) -> dict:
+    from hg_keras.benchmarks.inference import torch_available
+    from hg_keras.benchmarks.paired_models import calibration_images, paired_models
+    from hg_keras.benchmarks.profiles import (
+        gemm_gflops,
+        keras_op_profile,
+        torch_op_profile,
+    )
+    from hg_keras.export.bn_folding import fold_batch_norm
+
+    settings = inference_settings(config)
+    stacks = max(settings.stacks)
+    log(f"profile: {stacks} stack(s), batch 1")
+    model, net = paired_models(stacks, settings.num_features, settings.num_joints,
+                               settings.input_size, settings.seed)
+    images = calibration_images(1, settings.input_size, settings.seed + 1)
+    result = {
+        "stacks": stacks,
+        "keras": keras_op_profile(model, images),
+        "keras_folded": keras_op_profile(fold_batch_norm(model), images),
+        "torch": torch_op_profile(net, images) if torch_available() else [],
+        "gemm_size": 512 if config.quick else 2048,
+    }
+    result["gemm_gflops"] = gemm_gflops(config.num_threads, size=result["gemm_size"])
+    return result
+
+
+def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> dict:
+    """Run the chosen sections and return everything the report needs.
+
+    Args:
+        config: what to run.
+        log: progress lines go here (``None``: silent).
+
+    Returns:
+        dict with ``config``, ``machine`` (at the start), ``load_average_end``,
+        ``process`` (``prepare_process``'s result), ``onednn``, ``seconds``, and one entry
+        per section: ``inference``, ``profile``, ``training``, ``pipeline``.
+    """
+    from hg_keras.benchmarks.environment import machine_info
+
+    log = log or (lambda *_: None)
+    started = time.perf_counter()
+    results = {
+        "config": asdict(config),
+        "machine": machine_info(),
+        "process": prepare_process(config),
+    }
+    results["onednn"] = tensorflow_onednn_enabled()
+    if "inference" in config.sections:
+        from hg_keras.benchmarks.inference import benchmark_inference
+
+        results["inference"] = benchmark_inference(inference_settings(config), log=log)
+        results["inference"]["settings"] = asdict(inference_settings(config))
+    if "profile" in config.sections:
+        results["profile"] = _profile_section(config, log)
+    if "training" in config.sections:
+        from hg_keras.benchmarks.inference import torch_available
+        from hg_keras.benchmarks.training import benchmark_training
+
+        settings = training_settings(config)
+        log(f"training: {settings.num_stacks} stack(s), batch {settings.batch_size}")
+        results["training"] = {
+            "rows": benchmark_training(settings, torch_reference=torch_available()),
+            "settings": asdict(settings),
+        }
+    if "pipeline" in config.sections:
+        from hg_keras.benchmarks.pipeline_reference import benchmark_pipeline
+
+        log("pipeline: tf.data vs the cv2 reference loader")
+        results["pipeline"] = benchmark_pipeline(quick=config.quick,
+                                                 num_threads=config.num_threads)
+    try:
+        results["load_average_end"] = tuple(round(v, 2) for v in os.getloadavg())
+    except (AttributeError, OSError):
+        results["load_average_end"] = None
+    results["seconds"] = time.perf_counter() - started
+    return results
