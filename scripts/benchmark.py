@@ -35,6 +35,10 @@ def parse_args(argv=None):
                         help="timed rounds per measurement (default 5; 2 with --quick)")
     parser.add_argument("--json", type=Path, default=None,
                         help="also write the raw results as JSON here")
+    parser.add_argument("--update", type=Path, default=None,
+                        help="results JSON of an earlier run: re-run only --sections, keep the "
+                             "other sections from the file, and rewrite the report (and the "
+                             "JSON given with --json)")
     return parser.parse_args(argv)
 
 
@@ -49,6 +53,10 @@ def main(argv=None) -> int:
     from hg_keras.benchmarks.suite import run_benchmarks
 
     results = run_benchmarks(config, log=lambda line: print(line, flush=True))
+    if args.update:
+        from hg_keras.benchmarks.suite import merge_results
+
+        results = merge_results(json.loads(args.update.read_text()), results)
     path = write_report(results, args.out)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

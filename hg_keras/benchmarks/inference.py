@@ -87,6 +87,8 @@ class InferenceSettings:
             ``environment.fix_thread_counts`` before anything runs).
         repeats: timed rounds.
         warmup: untimed rounds first.
+        min_total_s: extra rounds (up to 4x ``repeats``) until the fastest path has been
+            timed this many seconds in total, for stable medians of fast paths.
         calibration_count: crops for int8 calibration.
         accuracy_count: held-out images for the quantization error.
         seed: weights and images.
@@ -101,6 +103,7 @@ class InferenceSettings:
     num_threads: int = 2
     repeats: int = 5
     warmup: int = 1
+    min_total_s: float = 0.0
     calibration_count: int = 8
     accuracy_count: int = 8
     seed: int = 0
@@ -281,7 +284,8 @@ def benchmark_inference(settings: InferenceSettings = InferenceSettings(),
                 log(f"inference: {num_stacks} stack(s), batch {batch_size}: timing "
                     f"{len(candidates)} paths x {settings.repeats}")
                 timings = time_side_by_side(
-                    candidates, repeats=settings.repeats, warmup=settings.warmup
+                    candidates, repeats=settings.repeats, warmup=settings.warmup,
+                    min_total_s=settings.min_total_s,
                 )
                 reference = timings.get(TORCH)
                 for path, timing in timings.items():
@@ -304,13 +308,11 @@ def benchmark_inference(settings: InferenceSettings = InferenceSettings(),
                     )
                 del candidates
             if exported is not None:
-                result["quantization"] += _quantization_rows(
-                    num_stacks, settings, exported, paths
-                )
+                result["quantization"] += _quantization_rows(num_stacks, settings, exported)
     return result
 
 
-def _quantization_rows(num_stacks, settings, exported, paths) -> list[dict]:
+def _quantization_rows(num_stacks, settings, exported) -> list[dict]:
     """Error of each quantized TFLite model against TFLite fp32 on held-out images."""
     images = calibration_images(settings.accuracy_count, settings.input_size, settings.seed + 3)
     rows = []

@@ -62,8 +62,16 @@ def _machine_section(results: dict) -> str:
         ["libraries", libraries],
         ["duration", f"{results['seconds'] / 60:.1f} min"],
     ]
+    for update in results.get("updates", []):
+        rows.append([
+            "re-run later",
+            (f"{', '.join(update['sections'])} on {update['date']}, load average start "
+            f"{update['load_average']}, end {update['load_average_end']}"),
+        ])
     text = "## Machine\n\n" + table(["", ""], rows)
     busy = [v for v in (load_start, load_end) if v]
+    busy += [v for u in results.get("updates", [])
+             for v in (u["load_average"], u["load_average_end"]) if v]
     if busy and max(v[0] for v in busy) > 0.75 * cores:
         text += (
             f"\n\n**The machine was shared while this ran** (1-minute load average up to "
@@ -297,6 +305,34 @@ def _pipeline_section(results: dict) -> str:
     ])
 
 
+def _onednn_section(results: dict) -> str:
+    data = results.get("onednn_comparison")
+    if not data:
+        return ""
+
+    def cells(label, runs):
+        forward = ", ".join(_ms(r["forward_median_s"]) for r in runs)
+        train = ", ".join(_ms(r["train_median_s"]) for r in runs) if data["train"] else "-"
+        return [label, forward, train]
+
+    ratios = ["on / off", _ratio(data["forward_ratio"]), _ratio(data["train_ratio"])]
+    default = "on" if data["onednn_default"] else "off"
+    return "\n".join([
+        "## TensorFlow's oneDNN custom ops",
+        "",
+        (f"Keras tf.function forward pass and train_on_batch step, {data['num_stacks']} "
+         f"stack(s), {data['num_features']} features, {data['input_size']}x"
+         f"{data['input_size']}, batch {data['batch_size']}, {data['num_threads']} thread(s), "
+         "in child processes with `TF_ENABLE_ONEDNN_OPTS=0` and `=1`, alternated "
+         f"{data['alternations']} time(s); one median of {data['repeats']} calls per child. "
+         f"TensorFlow's default on this CPU: **{default}** (it turns oneDNN on only on CPUs "
+         "with AVX-512 VNNI or AMX); the other sections run with the default."),
+        "",
+        table(["oneDNN", "forward ms (per child)", "training step ms (per child)"],
+              [cells("off", data["off"]), cells("on", data["on"]), ratios]),
+    ])
+
+
 def _gpu_section(out_path: Path | None) -> str:
     gpu_report = out_path.parent / GPU_REPORT_NAME if out_path else None
     if gpu_report is not None and gpu_report.is_file():
@@ -354,7 +390,7 @@ def render_report(results: dict, out_path=None) -> str:
         quantization = _quantization_section(results)
         if quantization:
             sections += ["", quantization]
-    for render in (_profile_section, _training_section, _pipeline_section):
+    for render in (_profile_section, _training_section, _pipeline_section, _onednn_section):
         part = render(results)
         if part:
             sections += ["", part]

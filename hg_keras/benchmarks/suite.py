@@ -3,7 +3,8 @@
 Sections (each can be left out): ``inference`` (latency of every path vs the PyTorch
 reference), ``profile`` (time per op type of the Keras and reference forward passes, GEMM
 ceiling), ``training`` (step time vs the reference) and ``pipeline`` (input pipeline vs the
-cv2 reference loader, ``pipeline_reference.benchmark_pipeline``).
+cv2 reference loader, ``pipeline_reference.benchmark_pipeline``) and ``onednn`` (TensorFlow's
+oneDNN custom ops on vs off, in alternated child processes).
 
 Call ``prepare_process`` first thing in a fresh process: thread pools and some library
 settings can only be chosen before TensorFlow and PyTorch start.
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from hg_keras.benchmarks.environment import available_cores
 
-SECTIONS = ("inference", "profile", "training", "pipeline")
+SECTIONS = ("inference", "profile", "training", "pipeline", "onednn")
 
 #: Environment defaults set by ``prepare_process`` (a value the user set is kept).
 PROCESS_ENVIRONMENT = {
@@ -63,11 +64,12 @@ def inference_settings(config: BenchmarkConfig):
 
     if config.quick:
         return InferenceSettings(
-            stacks=(1, 2), batch_sizes=(1, 2), input_size=64, num_features=32,
+            stacks=(1,), batch_sizes=(1, 2), input_size=64, num_features=32,
             num_threads=config.num_threads, repeats=config.repeats or 2,
             calibration_count=2, accuracy_count=2,
         )
-    return InferenceSettings(num_threads=config.num_threads, repeats=config.repeats or 5)
+    return InferenceSettings(num_threads=config.num_threads, repeats=config.repeats or 5,
+                             min_total_s=2.0)
 
 
 def training_settings(config: BenchmarkConfig):
@@ -143,8 +145,10 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
 
     Returns:
         dict with ``config``, ``machine`` (at the start), ``load_average_end``,
-        ``process`` (``prepare_process``'s result), ``onednn``, ``seconds``, and one entry
-        per section: ``inference``, ``profile``, ``training``, ``pipeline``.
+        ``process`` (``prepare_process``'s result), ``onednn``, ``seconds``,
+        ``section_seconds`` (per section run), and one entry
+        per section: ``inference``, ``profile``, ``training``, ``pipeline``,
+        ``onednn_comparison``.
     """
     from hg_keras.benchmarks.environment import machine_info
 
@@ -156,13 +160,23 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
         "process": prepare_process(config),
     }
     results["onednn"] = tensorflow_onednn_enabled()
+    results["section_seconds"] = section_seconds = {}
+    mark = time.perf_counter()
+
+    def finished(section):
+        nonlocal mark
+        section_seconds[section] = time.perf_counter() - mark
+        mark = time.perf_counter()
+
     if "inference" in config.sections:
         from hg_keras.benchmarks.inference import benchmark_inference
 
         results["inference"] = benchmark_inference(inference_settings(config), log=log)
         results["inference"]["settings"] = asdict(inference_settings(config))
+        finished("inference")
     if "profile" in config.sections:
         results["profile"] = _profile_section(config, log)
+        finished("profile")
     if "training" in config.sections:
         from hg_keras.benchmarks.inference import torch_available
         from hg_keras.benchmarks.training import benchmark_training
@@ -173,15 +187,71 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
             "rows": benchmark_training(settings, torch_reference=torch_available()),
             "settings": asdict(settings),
         }
+        finished("training")
     if "pipeline" in config.sections:
         from hg_keras.benchmarks.pipeline_reference import benchmark_pipeline
 
         log("pipeline: tf.data vs the cv2 reference loader")
         results["pipeline"] = benchmark_pipeline(quick=config.quick,
                                                  num_threads=config.num_threads)
+        finished("pipeline")
+    if "onednn" in config.sections:
+        from hg_keras.benchmarks.onednn import compare_onednn
+
+        log("onednn: TensorFlow with oneDNN off and on, alternated child processes")
+        if config.quick:
+            results["onednn_comparison"] = compare_onednn(
+                1, 32, 64, batch_size=1, num_threads=config.num_threads, repeats=2,
+                alternations=1, train=False)
+        else:
+            results["onednn_comparison"] = compare_onednn(
+                2, 256, 256, batch_size=4, num_threads=config.num_threads,
+                repeats=config.repeats or 3, alternations=2, train=True)
+        finished("onednn")
     try:
         results["load_average_end"] = tuple(round(v, 2) for v in os.getloadavg())
     except (AttributeError, OSError):
         results["load_average_end"] = None
     results["seconds"] = time.perf_counter() - started
     return results
+
+
+#: Keys of the results dict that each section fills.
+SECTION_KEYS = {
+    "inference": ("inference",),
+    "profile": ("profile",),
+    "training": ("training",),
+    "pipeline": ("pipeline",),
+    "onednn": ("onednn_comparison",),
+}
+
+
+def merge_results(earlier: dict, update: dict) -> dict:
+    """``earlier`` with the sections that ``update`` ran replaced by ``update``'s.
+
+    The machine description stays the earlier run's; ``updates`` lists when which
+    sections were re-run and under which load, and ``seconds`` adds up.
+
+    Args:
+        earlier: results of a previous run (e.g. read back from ``--json``).
+        update: results of ``run_benchmarks`` with some ``sections``.
+
+    Returns:
+        A new results dict.
+    """
+    merged = dict(earlier)
+    sections = update["config"]["sections"]
+    for section in sections:
+        for key in SECTION_KEYS[section]:
+            if key in update:
+                merged[key] = update[key]
+    merged["section_seconds"] = {**earlier.get("section_seconds", {}),
+                                 **update.get("section_seconds", {})}
+    merged["seconds"] = earlier.get("seconds", 0.0) + update.get("seconds", 0.0)
+    merged["updates"] = [
+        *earlier.get("updates", []),
+        {"sections": list(sections), "date": update["machine"]["date"],
+         "load_average": update["machine"]["load_average"],
+         "load_average_end": update.get("load_average_end")},
+    ]
+    return merged

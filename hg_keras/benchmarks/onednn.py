@@ -1,0 +1,156 @@
+"""TensorFlow's oneDNN custom ops on or off, for the same Keras forward pass and training step.
+
+TensorFlow reads ``TF_ENABLE_ONEDNN_OPTS`` once, when it starts, and turns oneDNN on by
+default only on CPUs with AVX-512 VNNI / AMX; elsewhere its Eigen kernels run. The two
+settings therefore run in child processes (``python -m hg_keras.benchmarks.onednn``),
+alternated ``off, on, off, on, ...`` so that both see the same background load, and the
+medians of the children are compared.
+
+Example:
+    >>> comparison = compare_onednn(num_stacks=1, num_features=32, input_size=64,
+    ...                             batch_size=1, num_threads=2, repeats=2)  # doctest: +SKIP
+    >>> comparison["forward_ratio"]                                      # doctest: +SKIP
+    1.9
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+
+def _child_command(num_stacks, num_features, input_size, batch_size, num_threads, repeats,
+                   train):
+    return [
+        sys.executable, "-m", "hg_keras.benchmarks.onednn",
+        "--stacks", str(num_stacks), "--features", str(num_features),
+        "--input-size", str(input_size), "--batch", str(batch_size),
+        "--threads", str(num_threads), "--repeats", str(repeats),
+        "--train", str(int(train)),
+    ]
+
+
+def measure_in_child(onednn: bool, num_stacks: int, num_features: int, input_size: int,
+                     batch_size: int, num_threads: int, repeats: int, train: bool = True,
+                     timeout_s: float = 1800) -> dict:
+    """Run the measurement in a fresh process with ``TF_ENABLE_ONEDNN_OPTS`` = 1 or 0.
+
+    Returns:
+        The child's result: ``forward_median_s``, ``train_median_s`` (None unless
+        ``train``), ``onednn_enabled`` (what TensorFlow reported).
+
+    Raises:
+        RuntimeError: the child failed (its stderr tail is in the message).
+    """
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
+               TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    command = _child_command(num_stacks, num_features, input_size, batch_size, num_threads,
+                             repeats, train)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s,
+                            check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed with exit code {result.returncode}: "
+            f"{result.stderr[-2000:]}"
+        )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def compare_onednn(num_stacks: int, num_features: int, input_size: int, batch_size: int,
+                   num_threads: int, repeats: int = 3, alternations: int = 2,
+                   train: bool = True) -> dict:
+    """Keras forward pass and training step with oneDNN off and on, children alternated.
+
+    Args:
+        num_stacks, num_features, input_size: the model.
+        batch_size: images per call (forward and training step).
+        num_threads: TensorFlow intra-op threads in the children.
+        repeats: timed calls per child (after one warm-up call).
+        alternations: pairs of children (off, on).
+        train: time the training step too (its tracing makes each child slower).
+
+    Returns:
+        dict with ``off`` and ``on`` (lists of child results), ``forward_ratio`` and
+        ``train_ratio`` (median of "on" medians / median of "off" medians; above 1: oneDNN
+        is slower; None without ``train``), ``onednn_default`` (whether TensorFlow turns it on by default here),
+        and the settings.
+    """
+    runs = {"off": [], "on": []}
+    for _ in range(alternations):
+        for label, flag in (("off", False), ("on", True)):
+            runs[label].append(measure_in_child(flag, num_stacks, num_features, input_size,
+                                                batch_size, num_threads, repeats, train))
+
+    def ratio(key):
+        if runs["on"][0][key] is None:
+            return None
+        on = statistics.median(r[key] for r in runs["on"])
+        off = statistics.median(r[key] for r in runs["off"])
+        return on / off
+
+    default = subprocess.run(
+        [sys.executable, "-c", ("from tensorflow.python.util import _pywrap_util_port as p;"
+                               "print(int(p.IsMklEnabled()))")],
+        env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"},
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    return {
+        **runs,
+        "forward_ratio": ratio("forward_median_s"),
+        "train_ratio": ratio("train_median_s"),
+        "onednn_default": default.stdout.strip().endswith("1"),
+        "num_stacks": num_stacks,
+        "num_features": num_features,
+        "input_size": input_size,
+        "batch_size": batch_size,
+        "num_threads": num_threads,
+        "repeats": repeats,
+        "alternations": alternations,
+        "train": train,
+    }
+
+
+def _child(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="one oneDNN measurement (child process)")
+    for flag in ("--stacks", "--features", "--input-size", "--batch", "--threads",
+                 "--repeats", "--train"):
+        parser.add_argument(flag, type=int, required=True)
+    args = parser.parse_args(argv)
+
+    from hg_keras.benchmarks.environment import fix_thread_counts
+
+    fix_thread_counts(args.threads, torch=False)
+    import numpy as np
+
+    from hg_keras.benchmarks.paired_models import calibration_images
+    from hg_keras.benchmarks.runners import keras_runner
+    from hg_keras.benchmarks.suite import tensorflow_onednn_enabled
+    from hg_keras.benchmarks.timing import time_side_by_side
+    from hg_keras.benchmarks.training import keras_step
+    from hg_keras.model.stacked import build_stacked_hourglass
+
+    def model():
+        return build_stacked_hourglass(num_stacks=args.stacks, num_joints=16,
+                                       num_features=args.features,
+                                       input_shape=(args.input_size, args.input_size, 3))
+
+    images = calibration_images(args.batch, args.input_size, seed=1)
+    side = args.input_size // 4
+    heatmaps = np.random.default_rng(0).random((args.batch, side, side, 16), np.float32)
+    candidates = {"forward": keras_runner(model(), images)}
+    if args.train:
+        candidates["train"] = keras_step(model(), images, heatmaps, jit_compile=False)
+    timings = time_side_by_side(candidates, repeats=args.repeats, warmup=1)
+    print(json.dumps({
+        "forward_median_s": timings["forward"].median_s,
+        "train_median_s": timings["train"].median_s if args.train else None,
+        "onednn_enabled": tensorflow_onednn_enabled(),
+    }))
+
+
+if __name__ == "__main__":
+    _child()

@@ -1,0 +1,45 @@
+"""Training-step benchmark: both sides start from the same weights and the same loss."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the PyTorch reference needs torch")
+
+from hg_keras.benchmarks.paired_models import paired_models
+from hg_keras.benchmarks.training import (
+    KERAS,
+    TORCH,
+    TrainingSettings,
+    benchmark_training,
+    keras_step,
+    torch_step,
+    training_batch,
+)
+
+SETTINGS = TrainingSettings(num_stacks=1, num_features=16, num_joints=4, input_size=64,
+                            batch_size=2, repeats=1, warmup=1)
+
+
+def test_keras_and_reference_steps_start_from_the_same_loss():
+    images, heatmaps = training_batch(SETTINGS)
+    model, net = paired_models(1, num_features=16, num_joints=4, input_size=64)
+    keras_loss = float(np.asarray(keras_step(model, images, heatmaps, jit_compile=False)()))
+    torch_loss = torch_step(net, images, heatmaps)()
+    assert keras_loss == pytest.approx(torch_loss, rel=1e-4)
+
+
+def test_training_batch_has_images_and_quarter_size_heatmaps():
+    images, heatmaps = training_batch(SETTINGS)
+    assert images.shape == (2, 64, 64, 3)
+    assert heatmaps.shape == (2, 16, 16, 4)
+    assert images.dtype == heatmaps.dtype == np.float32
+
+
+def test_rows_give_images_per_second_and_the_ratio_to_the_reference():
+    rows = benchmark_training(SETTINGS, xla=False)
+    assert [row["path"] for row in rows] == [KERAS, TORCH]
+    reference = rows[1]
+    for row in rows:
+        assert row["images_per_s"] == pytest.approx(2 / row["median_s"])
+        assert row["ratio_to_reference"] == pytest.approx(row["median_s"] / reference["median_s"])
+        assert (row["num_stacks"], row["batch_size"], row["runs"]) == (1, 2, 1)
