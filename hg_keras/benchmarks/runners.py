@@ -156,21 +156,26 @@ def torch_runner(net, images, flush_denormal: bool = True):
     Args:
         net: ``hg_keras.benchmarks.pytorch_reference.PoseNet``.
         images: (N, S, S, 3) float32 (the port takes NHWC and permutes it itself).
-        flush_denormal: flush denormal floats to zero, as TensorFlow does by default, so
-            that neither side pays for denormals the other ignores.
+        flush_denormal: flush denormal floats to zero during each call, as TensorFlow does
+            by default, so that neither side pays for denormals the other ignores. The
+            process-wide flag is switched back off after the call, so other code in the
+            process (e.g. property-based tests that need subnormal floats) is not affected.
 
     Returns:
         Callable returning the (N, nstack, K, H/4, W/4) numpy output.
     """
     import torch
 
-    torch.set_flush_denormal(flush_denormal)
     inputs = torch.from_numpy(np.ascontiguousarray(images, np.float32))
     net.eval()
 
     def run():
-        with torch.inference_mode():
-            return net(inputs).numpy()
+        torch.set_flush_denormal(flush_denormal)
+        try:
+            with torch.inference_mode():
+                return net(inputs).numpy()
+        finally:
+            torch.set_flush_denormal(False)
 
     return run
 

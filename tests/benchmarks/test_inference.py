@@ -100,3 +100,10 @@ def test_int8_tensors_are_quantized_and_dequantized_with_their_scale_and_zero_po
 def test_unknown_path_is_rejected():
     with pytest.raises(ValueError, match="'ONNX' is unknown"):
         available_paths(["ONNX"])
+
+
+def test_the_reference_runner_flushes_denormals_only_during_its_calls():
+    _, net = paired_models(1, num_features=8, num_joints=2, input_size=64)
+    runners.torch_runner(net, calibration_images(1, 64, seed=3))()
+    tiny = np.array([1e-40], np.float32)  # a subnormal float32
+    assert (tiny * np.float32(1.0))[0] > 0.0  # not flushed to zero
