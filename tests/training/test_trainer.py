@@ -60,11 +60,11 @@ def test_run_directory_with_another_config_is_refused(tmp_path):
     with pytest.raises(RunDirectoryError, match="learning_rate"):
         prepare_run_directory(second)
     prepare_run_directory(second, resume=True)  # allowed: same network
-    wider = TrainConfig.from_preset("cpu-demo", run_dir=str(tmp_path), num_features=64)
+    wider = TrainConfig.from_preset("cpu-demo", run_dir=str(tmp_path), num_features=128)
     with pytest.raises(RunDirectoryError, match="num_features"):
         prepare_run_directory(wider, resume=True)
     prepare_run_directory(wider, overwrite=True)
-    assert json.loads((tmp_path / "config.json").read_text())["num_features"] == 64
+    assert json.loads((tmp_path / "config.json").read_text())["num_features"] == 128
 
 
 def test_missing_dataset_names_the_download_command(tmp_path):
