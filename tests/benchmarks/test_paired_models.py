@@ -13,22 +13,27 @@ from hg_keras.benchmarks.paired_models import (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the benchmark's paired weights differ from the reference by up to 7.6e-4 "
-    "(the weight converter itself matches the port within 1e-6); timings are unaffected",
-)
-def test_keras_model_and_reference_predict_the_same_heatmaps_on_every_stack():
+def test_keras_model_agrees_with_the_float64_reference_as_well_as_the_reference_itself():
+    """Both networks compute the same function with the same weights.
+
+    The calibrated BatchNorm statistics include channels of tiny variance that magnify float32
+    rounding, so the float32 reference itself is off its float64 run by ~1e-4 of the heatmaps'
+    range; the Keras model must be no further from the float64 truth than that.
+    """
     model, net = paired_models(num_stacks=2, num_features=16, num_joints=4, input_size=64)
     images = calibration_images(2, 64, seed=5)
     ours = [np.asarray(o) for o in model(images, training=False)]
     with torch.no_grad():
         theirs = net(torch.from_numpy(images)).numpy()  # (N, stacks, K, H, W)
+        truth = net.double()(torch.from_numpy(images).double()).numpy()
     assert theirs.shape == (2, 2, 4, 16, 16)
     for stack in range(2):
-        expected = theirs[:, stack].transpose(0, 2, 3, 1)
+        expected = truth[:, stack].transpose(0, 2, 3, 1)
         scale = np.abs(expected).max()
-        np.testing.assert_allclose(ours[stack], expected, atol=1e-5 * scale)
+        reference_error = np.abs(theirs[:, stack].transpose(0, 2, 3, 1) - expected).max()
+        our_error = np.abs(ours[stack] - expected).max()
+        assert our_error <= max(2 * reference_error, 1e-6 * scale)
+        assert our_error <= 1e-3 * scale
 
 
 def test_batch_norm_statistics_become_those_of_the_calibration_batch():
