@@ -271,10 +271,20 @@ def projected_schedule(images_per_s: float, settings: GpuSettings) -> dict:
     seconds = settings.epochs * settings.people_per_epoch / images_per_s
     return {
         "images_per_s": images_per_s,
+        "epoch_minutes": settings.people_per_epoch / images_per_s / 60,
         "hours": seconds / 3600,
         "days": seconds / 86400,
         "vs_paper": seconds / 86400 / PAPER_TRAINING_DAYS,
     }
+
+
+def schedule_projections(rows: list[dict], settings: GpuSettings) -> list[dict]:
+    """``projected_schedule`` of every training row (each stack count, precision and path)."""
+    return [
+        {"path": row["path"], "precision": row["precision"], "stacks": row["stacks"],
+         **projected_schedule(row["images_per_s"], settings)}
+        for row in rows if row["kind"] == "train"
+    ]
 
 
 def run_gpu_benchmark(settings: GpuSettings = GpuSettings(), log=print) -> dict:
@@ -287,7 +297,7 @@ def run_gpu_benchmark(settings: GpuSettings = GpuSettings(), log=print) -> dict:
         dict with ``settings``, ``devices``, ``libraries``, ``rows`` (``kind``, ``stacks``,
         ``precision``, ``batch_size``, ``path``, ``median_s``, ``images_per_s``,
         ``ratio_to_reference``, ...), ``skipped`` (list of "kind stacks precision"),
-        ``projection`` (per training row of the largest stack count),
+        ``projection`` (per training row, ``schedule_projections``),
         ``tensorflow_imported`` (whether anything pulled TensorFlow in) and ``seconds``.
     """
     import torch
@@ -317,12 +327,7 @@ def run_gpu_benchmark(settings: GpuSettings = GpuSettings(), log=print) -> dict:
                     continue
                 log(f"gpu benchmark: {label}")
                 results["rows"] += _measure(kind, settings, num_stacks, precision, device)
-    largest = max(settings.stacks)
-    results["projection"] = [
-        {"path": row["path"], "precision": row["precision"], "stacks": row["stacks"],
-         **projected_schedule(row["images_per_s"], settings)}
-        for row in results["rows"] if row["kind"] == "train" and row["stacks"] == largest
-    ]
+    results["projection"] = schedule_projections(results["rows"], settings)
     results["tensorflow_imported"] = "tensorflow" in sys.modules
     results["seconds"] = time.perf_counter() - started
     return results
@@ -376,7 +381,8 @@ def render_gpu_report(results: dict) -> str:
                       f"({best['path']}, {best['precision']}).")]
     if results["projection"]:
         body = [[p["stacks"], p["precision"], p["path"], f"{p['images_per_s']:.1f}",
-                 f"{p['hours']:.1f} h", f"{p['vs_paper']:.2f}x"]
+                 f"{p['epoch_minutes']:.1f} min", f"{p['hours']:.1f} h",
+                 f"{p['vs_paper']:.2f}x"]
                 for p in results["projection"]]
         lines += [
             "",
@@ -388,8 +394,8 @@ def render_gpu_report(results: dict) -> str:
             f"validation not included. Paper: about {PAPER_TRAINING_DAYS:.0f} days on one "
             "12 GB TitanX."),
             "",
-            table(["stacks", "precision", "path", "images/s", "wall-clock", "vs paper's 3 days"],
-                  body),
+            table(["stacks", "precision", "path", "images/s", "per epoch", "wall-clock",
+                   "vs paper's 3 days"], body),
         ]
     if results["skipped"]:
         lines += ["", "Skipped (time budget): " + ", ".join(results["skipped"]) + "."]

@@ -9,12 +9,14 @@ from hg_keras.benchmarks.gpu import (
     keras_precision,
     projected_schedule,
     render_gpu_report,
+    schedule_projections,
 )
 
 
 def test_projected_schedule_is_epochs_times_people_over_throughput():
     settings = GpuSettings(people_per_epoch=22_000, epochs=100)
     projection = projected_schedule(images_per_s=100.0, settings=settings)
+    assert projection["epoch_minutes"] == pytest.approx(22_000 / 100.0 / 60)
     assert projection["hours"] == pytest.approx(22_000 * 100 / 100.0 / 3600)
     assert projection["days"] == pytest.approx(22_000 / 86400)
     assert projection["vs_paper"] == pytest.approx(22_000 / 86400 / PAPER_TRAINING_DAYS)
@@ -56,8 +58,9 @@ def test_report_has_latency_throughput_and_projection_tables():
             row("train", 8, "bf16", "Keras (jax)", 0.1, 16, 0.5),
             row("train", 8, "bf16", "PyTorch reference", 0.2, 16, 1.0),
         ],
-        "projection": [{"path": "Keras (jax)", "precision": "bf16", "stacks": 8,
-                        **projected_schedule(160.0, settings)}],
+        "projection": schedule_projections(
+            [row("train", 8, "bf16", "Keras (jax)", 0.1, 16, 0.5),
+             row("train", 2, "bf16", "Keras (jax)", 0.025, 16, 0.5)], settings),
         "skipped": ["forward 2 stacks fp32"],
         "tensorflow_imported": False,
         "seconds": 300.0,
@@ -67,5 +70,6 @@ def test_report_has_latency_throughput_and_projection_tables():
     assert "| 8 | fp32 | 1 | Keras (jax) | 10.00 | 0.80x | 20.0 s |" in text
     assert "| 8 | bf16 | 16 | Keras (jax) | 160.0 | 0.50x | 20.0 s |" in text
     assert "here 10.00 ms (Keras (jax), fp32)" in text
-    assert "| 8 | bf16 | Keras (jax) | 160.0 | 3.8 h | 0.05x |" in text
+    assert "| 8 | bf16 | Keras (jax) | 160.0 | 2.3 min | 3.8 h | 0.05x |" in text
+    assert "| 2 | bf16 | Keras (jax) | 640.0 | 0.6 min | 1.0 h | 0.01x |" in text
     assert "Skipped (time budget): forward 2 stacks fp32." in text
