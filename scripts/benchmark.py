@@ -31,6 +31,8 @@ def parse_args(argv=None):
                              "(default: the cores available, %(default)s here)")
     parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=SECTIONS,
                         help="sections to run (default: all)")
+    parser.add_argument("--pipeline", dest="sections", action="store_const",
+                        const=["pipeline"], help="only the input pipeline: --sections pipeline")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds per measurement (default 5; 2 with --quick)")
     parser.add_argument("--json", type=Path, default=None,

@@ -22,42 +22,33 @@ import statistics
 import subprocess
 import sys
 
+from hg_keras.benchmarks.children import onednn_environment, run_json_child
 
-def _child_command(num_stacks, num_features, input_size, batch_size, num_threads, repeats,
-                   train):
+
+def _child_args(num_stacks, num_features, input_size, batch_size, num_threads, repeats,
+                train):
     return [
-        sys.executable, "-m", "hg_keras.benchmarks.onednn",
         "--stacks", str(num_stacks), "--features", str(num_features),
         "--input-size", str(input_size), "--batch", str(batch_size),
-        "--threads", str(num_threads), "--repeats", str(repeats),
-        "--train", str(int(train)),
+        "--threads", str(num_threads), "--repeats", str(repeats), "--train", str(int(train)),
     ]
 
 
 def measure_in_child(onednn: bool, num_stacks: int, num_features: int, input_size: int,
-                     batch_size: int, num_threads: int, repeats: int, train: bool = True,
-                     timeout_s: float = 1800) -> dict:
+                     batch_size: int, num_threads: int, repeats: int,
+                     train: bool = True) -> dict:
     """Run the measurement in a fresh process with ``TF_ENABLE_ONEDNN_OPTS`` = 1 or 0.
 
     Returns:
         The child's result: ``forward_median_s``, ``train_median_s`` (None unless
         ``train``), ``onednn_enabled`` (what TensorFlow reported).
-
-    Raises:
-        RuntimeError: the child failed (its stderr tail is in the message).
     """
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
-               TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-    command = _child_command(num_stacks, num_features, input_size, batch_size, num_threads,
-                             repeats, train)
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s,
-                            check=False)
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} failed with exit code {result.returncode}: "
-            f"{result.stderr[-2000:]}"
-        )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_json_child(
+        "hg_keras.benchmarks.onednn",
+        _child_args(num_stacks, num_features, input_size, batch_size, num_threads, repeats,
+                    train),
+        onednn_environment(onednn),
+    )
 
 
 def compare_onednn(num_stacks: int, num_features: int, input_size: int, batch_size: int,

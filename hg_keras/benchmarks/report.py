@@ -15,6 +15,9 @@ from hg_keras.benchmarks.targets import evaluate_targets
 #: Results file of ``scripts/benchmark_gpu.py``, looked for beside the CPU report.
 GPU_REPORT_NAME = "BENCHMARKS_GPU.md"
 
+#: Paths computing in int8, not comparable with a float32 GEMM.
+INTEGER_PATHS = (inference.TFLITE_INT8, inference.LITERT_INT8)
+
 #: Ratios to the PyTorch reference measured when the benchmark issue was written (8 stacks,
 #: batch 1, CI's 2-core machine), shown for orientation next to this run's numbers.
 ISSUE_BASELINE = {
@@ -39,6 +42,11 @@ def _ratio(value) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def _load(values) -> str:
+    """A load-average triple as ``1.4 / 1.4 / 2.4`` (tuple or JSON list alike)."""
+    return " / ".join(f"{v:g}" for v in values) if values else "unknown"
+
+
 def _machine_section(results: dict) -> str:
     machine = results["machine"]
     process = results["process"]
@@ -54,7 +62,7 @@ def _machine_section(results: dict) -> str:
         ["date", machine["date"]],
         ["CPU", f"{machine['cpu_model']} ({', '.join(machine['cpu_flags']) or 'no SIMD flags read'})"],
         ["cores", f"{machine['cpu_count']} logical CPUs, {cores} available to the process"],
-        ["load average (1/5/15 min)", f"start {load_start}, end {load_end}"],
+        ["load average (1/5/15 min)", f"start {_load(load_start)}, end {_load(load_end)}"],
         ["threads", threads],
         ["environment", environment],
         ["TensorFlow oneDNN custom ops", onednn],
@@ -66,7 +74,7 @@ def _machine_section(results: dict) -> str:
         rows.append([
             "re-run later",
             (f"{', '.join(update['sections'])} on {update['date']}, load average start "
-            f"{update['load_average']}, end {update['load_average_end']}"),
+            f"{_load(update['load_average'])}, end {_load(update['load_average_end'])}"),
         ])
     text = "## Machine\n\n" + table(["", ""], rows)
     busy = [v for v in (load_start, load_end) if v]
@@ -245,14 +253,15 @@ def _profile_section(results: dict) -> str:
             "with the same threads; compare with the GFLOP/s column of the latency tables."),
         ]
         rows = [r for r in results.get("inference", {}).get("rows", [])
-                if r["stacks"] == data["stacks"]]
+                if r["stacks"] == data["stacks"] and r["path"] not in INTEGER_PATHS]
         if rows:
             best = max(rows, key=lambda r: r["gflops_per_s"])
             text += [
                 "",
-                (f"Best path at {data['stacks']} stack(s): {best['path']}, batch "
-                f"{best['batch_size']}: {best['gflops_per_s']:.1f} GFLOP/s = "
-                f"{100 * best['gflops_per_s'] / max(gemm.values()):.0f}% of the best GEMM."),
+                (f"Best float path at {data['stacks']} stack(s): {best['path']}, batch "
+                 f"{best['batch_size']}: {best['gflops_per_s']:.1f} GFLOP/s = "
+                 f"{100 * best['gflops_per_s'] / max(gemm.values()):.0f}% of the best float32 "
+                 "GEMM (int8 paths do integer arithmetic and are left out of this comparison)."),
             ]
     return "\n".join(text)
 
@@ -274,7 +283,10 @@ def _training_section(results: dict) -> str:
         f"{settings['input_size']}x{settings['input_size']}, {settings['num_features']} "
         "features; RMSprop (lr 2.5e-4) on the MSE of every stack, same starting weights, a "
         f"fixed batch in memory; median of {settings['repeats']} interleaved steps after "
-        f"{settings['warmup']} warm-up step(s) (first step: tracing / XLA compilation)."),
+        f"{settings['warmup']} warm-up step(s) (first step: tracing / XLA compilation). "
+        "Rows marked [TF oneDNN ...] ran in a child process with that TensorFlow setting, "
+        "side by side with their own PyTorch reference row; *vs PyTorch* is always relative "
+        "to the reference measured in the same process."),
         "",
         table(["path", "ms per step", "fastest", "images/s", "vs PyTorch", "first step"],
               body),
@@ -311,25 +323,31 @@ def _onednn_section(results: dict) -> str:
         return ""
 
     def cells(label, runs):
-        forward = ", ".join(_ms(r["forward_median_s"]) for r in runs)
-        train = ", ".join(_ms(r["train_median_s"]) for r in runs) if data["train"] else "-"
-        return [label, forward, train]
+        row = [label, ", ".join(_ms(r["forward_median_s"]) for r in runs)]
+        if data["train"]:
+            row.append(", ".join(_ms(r["train_median_s"]) for r in runs))
+        return row
 
-    ratios = ["on / off", _ratio(data["forward_ratio"]), _ratio(data["train_ratio"])]
+    header = ["oneDNN", "forward ms (per child)"]
+    ratios = ["on / off", _ratio(data["forward_ratio"])]
+    if data["train"]:
+        header.append("training step ms (per child)")
+        ratios.append(_ratio(data["train_ratio"]))
     default = "on" if data["onednn_default"] else "off"
+    what = "forward pass and train_on_batch step" if data["train"] else "forward pass"
     return "\n".join([
         "## TensorFlow's oneDNN custom ops",
         "",
-        (f"Keras tf.function forward pass and train_on_batch step, {data['num_stacks']} "
-         f"stack(s), {data['num_features']} features, {data['input_size']}x"
-         f"{data['input_size']}, batch {data['batch_size']}, {data['num_threads']} thread(s), "
-         "in child processes with `TF_ENABLE_ONEDNN_OPTS=0` and `=1`, alternated "
-         f"{data['alternations']} time(s); one median of {data['repeats']} calls per child. "
-         f"TensorFlow's default on this CPU: **{default}** (it turns oneDNN on only on CPUs "
-         "with AVX-512 VNNI or AMX); the other sections run with the default."),
+        (f"Keras tf.function {what}, {data['num_stacks']} stack(s), {data['num_features']} "
+         f"features, {data['input_size']}x{data['input_size']}, batch {data['batch_size']}, "
+         f"{data['num_threads']} thread(s), in child processes with `TF_ENABLE_ONEDNN_OPTS=0` "
+         f"and `=1`, alternated {data['alternations']} time(s); one median of "
+         f"{data['repeats']} calls per child. TensorFlow's default on this CPU: "
+         f"**{default}** (it turns oneDNN on only on CPUs with AVX-512 VNNI or AMX); the "
+         "latency tables run with the default. The training section also runs the step with "
+         "the other setting, in a child process, against its own PyTorch reference."),
         "",
-        table(["oneDNN", "forward ms (per child)", "training step ms (per child)"],
-              [cells("off", data["off"]), cells("on", data["on"]), ratios]),
+        table(header, [cells("off", data["off"]), cells("on", data["on"]), ratios]),
     ])
 
 

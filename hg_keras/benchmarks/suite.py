@@ -45,12 +45,17 @@ class BenchmarkConfig:
         num_threads: threads of every library (default: the cores available).
         sections: subset of ``SECTIONS``.
         repeats: timed rounds per measurement (default 5, 2 when quick).
+        onednn_training_child: also measure the training step (against the reference, side
+            by side) in a child process with TensorFlow's oneDNN setting flipped.
+
+    A quick run measures the training step without XLA.
     """
 
     quick: bool = False
     num_threads: int = field(default_factory=available_cores)
     sections: tuple[str, ...] = SECTIONS
     repeats: int | None = None
+    onednn_training_child: bool = True
 
     def __post_init__(self):
         unknown = [s for s in self.sections if s not in SECTIONS]
@@ -179,14 +184,22 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
         finished("profile")
     if "training" in config.sections:
         from hg_keras.benchmarks.inference import torch_available
-        from hg_keras.benchmarks.training import benchmark_training
+        from hg_keras.benchmarks.training import (
+            benchmark_training,
+            benchmark_training_in_child,
+        )
 
         settings = training_settings(config)
         log(f"training: {settings.num_stacks} stack(s), batch {settings.batch_size}")
-        results["training"] = {
-            "rows": benchmark_training(settings, torch_reference=torch_available()),
-            "settings": asdict(settings),
-        }
+        # A quick run leaves out the XLA step: compiling it is most of a smoke test's time.
+        rows = benchmark_training(settings, xla=not config.quick,
+                                  torch_reference=torch_available())
+        if config.onednn_training_child:
+            flipped = not tensorflow_onednn_enabled()
+            log(f"training: in a child process with oneDNN {'on' if flipped else 'off'}")
+            rows += benchmark_training_in_child(settings, config.num_threads, flipped,
+                                                torch_reference=torch_available())
+        results["training"] = {"rows": rows, "settings": asdict(settings)}
         finished("training")
     if "pipeline" in config.sections:
         from hg_keras.benchmarks.pipeline_reference import benchmark_pipeline
@@ -199,14 +212,11 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
         from hg_keras.benchmarks.onednn import compare_onednn
 
         log("onednn: TensorFlow with oneDNN off and on, alternated child processes")
-        if config.quick:
-            results["onednn_comparison"] = compare_onednn(
-                1, 32, 64, batch_size=1, num_threads=config.num_threads, repeats=2,
-                alternations=1, train=False)
-        else:
-            results["onednn_comparison"] = compare_onednn(
-                2, 256, 256, batch_size=4, num_threads=config.num_threads,
-                repeats=config.repeats or 3, alternations=2, train=True)
+        settings = inference_settings(config)
+        results["onednn_comparison"] = compare_onednn(
+            max(settings.stacks), settings.num_features, settings.input_size, batch_size=1,
+            num_threads=config.num_threads, repeats=settings.repeats,
+            alternations=1 if config.quick else 2, train=False)
         finished("onednn")
     try:
         results["load_average_end"] = tuple(round(v, 2) for v in os.getloadavg())

@@ -116,7 +116,8 @@ def evaluate_targets(results: dict) -> list[dict]:
     )
     # 4. training step
     train_rows = results.get("training", {}).get("rows", [])
-    ours = [r for r in train_rows if r["path"] != training.TORCH and r["ratio_to_reference"]]
+    ours = [r for r in train_rows
+            if not r["path"].startswith(training.TORCH) and r["ratio_to_reference"]]
     if ours:
         best = min(ours, key=lambda r: r["ratio_to_reference"])
         text = (f"training step, {best['num_stacks']} stacks, batch {best['batch_size']}: "

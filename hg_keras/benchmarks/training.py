@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import argparse
+import json
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -151,3 +153,49 @@ def benchmark_training(settings: TrainingSettings = TrainingSettings(), xla: boo
             }
         )
     return rows
+
+
+def benchmark_training_in_child(settings: TrainingSettings, num_threads: int, onednn: bool,
+                                xla: bool = False, torch_reference: bool = True) -> list[dict]:
+    """``benchmark_training`` in a fresh process with TensorFlow's oneDNN on or off.
+
+    The child measures the Keras step(s) and the PyTorch step side by side, so its ratios
+    are as good as the parent's; its paths end in ``" [TF oneDNN on]"`` / ``" [TF oneDNN off]"``.
+
+    Args:
+        settings: sizes and repetitions.
+        num_threads: TensorFlow and PyTorch threads in the child.
+        onednn: ``TF_ENABLE_ONEDNN_OPTS`` of the child.
+        xla: include the XLA step (XLA does not use oneDNN's convolutions).
+        torch_reference: include the PyTorch step.
+
+    Returns:
+        The child's rows, paths suffixed with the oneDNN setting.
+    """
+    from hg_keras.benchmarks.children import onednn_environment, run_json_child
+
+    args = ["--settings", json.dumps(asdict(settings)), "--threads", str(num_threads),
+            "--xla", str(int(xla)), "--torch", str(int(torch_reference))]
+    rows = run_json_child("hg_keras.benchmarks.training", args, onednn_environment(onednn))
+    suffix = " [TF oneDNN on]" if onednn else " [TF oneDNN off]"
+    return [{**row, "path": row["path"] + suffix, "onednn": onednn} for row in rows]
+
+
+def _child(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="training benchmark (child process)")
+    parser.add_argument("--settings", required=True, help="TrainingSettings as JSON")
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--xla", type=int, default=0)
+    parser.add_argument("--torch", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    from hg_keras.benchmarks.environment import fix_thread_counts
+
+    fix_thread_counts(args.threads, torch=bool(args.torch))
+    settings = TrainingSettings(**json.loads(args.settings))
+    rows = benchmark_training(settings, xla=bool(args.xla), torch_reference=bool(args.torch))
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    _child()

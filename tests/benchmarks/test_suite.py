@@ -2,7 +2,7 @@
 
 import pytest
 
-from hg_keras.benchmarks.suite import BenchmarkConfig, merge_results
+from hg_keras.benchmarks.suite import SECTIONS, BenchmarkConfig, merge_results
 
 
 def test_unknown_section_is_rejected_naming_the_flag():
@@ -39,3 +39,15 @@ def test_merge_keeps_earlier_sections_and_replaces_the_rerun_ones():
                                   "load_average": (3.0, 2.0, 1.0),
                                   "load_average_end": (2.5, 2.0, 1.0)}]
     assert "updates" not in earlier
+
+
+def test_pipeline_flag_runs_only_the_pipeline_section():
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "benchmark.py"
+    spec = importlib.util.spec_from_file_location("benchmark_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.parse_args(["--pipeline"]).sections == ["pipeline"]
+    assert module.parse_args([]).sections == list(SECTIONS)
