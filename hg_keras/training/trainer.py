@@ -294,6 +294,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
             steps_per_epoch=steps,
             callbacks=callbacks,
             verbose=verbose,
+            shuffle=False,  # the pipeline shuffles; Keras would warn that it cannot
         )
     frame = pd.read_csv(run_dir / "history.csv")
     plot_training_curve(frame, run_dir / "training_curve.png", monitor)
