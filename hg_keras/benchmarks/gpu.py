@@ -80,7 +80,8 @@ class GpuSettings:
     def tiny(cls, **overrides) -> GpuSettings:
         """Tiny sizes for a CPU smoke test (1 and 2 stacks, 64x64, 16 features, batch 2)."""
         values = {"stacks": (1, 2), "input_size": 64, "num_features": 16, "train_batch": 2,
-                      "forward_repeats": 2, "forward_warmup": 1, "train_repeats": 2, "train_warmup": 1}
+                      "forward_repeats": 2, "forward_warmup": 1, "train_repeats": 2,
+                      "train_warmup": 1}
         values.update(overrides)
         return cls(**values)
 

@@ -67,8 +67,8 @@ def compare_onednn(num_stacks: int, num_features: int, input_size: int, batch_si
     Returns:
         dict with ``off`` and ``on`` (lists of child results), ``forward_ratio`` and
         ``train_ratio`` (median of "on" medians / median of "off" medians; above 1: oneDNN
-        is slower; None without ``train``), ``onednn_default`` (whether TensorFlow turns it on by default here),
-        and the settings.
+        is slower; None without ``train``), ``onednn_default`` (whether TensorFlow turns it
+        on by default here), and the settings.
     """
     runs = {"off": [], "on": []}
     for _ in range(alternations):

@@ -88,7 +88,8 @@ def keras_op_profile(model, images, calls: int = 2, top: int = 8) -> list[dict]:
                 # Op events are "<node name>:<op type>"; thread-pool and executor
                 # bookkeeping events have no node name.
                 node, sep, op_type = name.rpartition(":")
-                if not (sep and node and _OP_TYPE.fullmatch(op_type)) or " " in node or "::" in name:
+                if (not (sep and node and _OP_TYPE.fullmatch(op_type))
+                        or " " in node or "::" in name):
                     continue
                 durations[op_type] += event.duration_ps / 1e12
     return _op_rows(durations, calls, top)

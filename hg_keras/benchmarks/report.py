@@ -60,7 +60,8 @@ def _machine_section(results: dict) -> str:
     cores = machine["available_cores"]
     rows = [
         ["date", machine["date"]],
-        ["CPU", f"{machine['cpu_model']} ({', '.join(machine['cpu_flags']) or 'no SIMD flags read'})"],
+        ["CPU", f"{machine['cpu_model']} "
+                f"({', '.join(machine['cpu_flags']) or 'no SIMD flags read'})"],
         ["cores", f"{machine['cpu_count']} logical CPUs, {cores} available to the process"],
         ["load average (1/5/15 min)", f"start {_load(load_start)}, end {_load(load_end)}"],
         ["threads", threads],
@@ -354,7 +355,11 @@ def _onednn_section(results: dict) -> str:
 def _gpu_section(out_path: Path | None) -> str:
     gpu_report = out_path.parent / GPU_REPORT_NAME if out_path else None
     if gpu_report is not None and gpu_report.is_file():
-        recorded = f"Results: [{GPU_REPORT_NAME}]({GPU_REPORT_NAME})."
+        # The GPU report's own sections, one heading level down, after a link to the file.
+        body = [line for line in gpu_report.read_text().splitlines()
+                if not line.startswith("# ")]
+        body = [f"#{line}" if line.startswith("## ") else line for line in body]
+        recorded = "\n".join([f"Results: [{GPU_REPORT_NAME}]({GPU_REPORT_NAME}).", *body])
     else:
         recorded = "No GPU numbers are recorded yet."
     return "\n".join([

@@ -52,7 +52,8 @@ def evaluate_targets(results: dict) -> list[dict]:
     stacks = max((r["stacks"] for r in rows), default=None)
     batch = 1
     # 1. best inference path vs the reference
-    text = f"best inference path, {stacks} stacks, batch {batch}: <= {BEST_INFERENCE_MAX_RATIO}x PyTorch"
+    text = (f"best inference path, {stacks} stacks, batch {batch}: "
+            f"<= {BEST_INFERENCE_MAX_RATIO}x PyTorch")
     candidates = [
         r for r in rows
         if r["stacks"] == stacks and r["batch_size"] == batch and r["path"] != inference.TORCH

@@ -142,7 +142,8 @@ def load(path, split="train", image_root=None) -> pd.DataFrame:
             empty split.
 
     Example:
-        >>> train = load("datasets/mpii/mpii_human_pose_v1_u12_1.mat", split="train")  # doctest: +SKIP
+        >>> train = load(
+        ...     "datasets/mpii/mpii_human_pose_v1_u12_1.mat", split="train")  # doctest: +SKIP
     """
     path = Path(path)
     splits = [split] if isinstance(split, str) else list(split)

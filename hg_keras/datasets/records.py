@@ -517,7 +517,8 @@ def read_jsonl(path, split=None, image_root=None, skip_bad: bool = False) -> pd.
         FileNotFoundError: the file does not exist.
 
     Example:
-        >>> records = read_jsonl("datasets/synthetic/annotations.jsonl", split="valid")  # doctest: +SKIP
+        >>> records = read_jsonl(
+        ...     "datasets/synthetic/annotations.jsonl", split="valid")  # doctest: +SKIP
     """
     source = str(path)
     rows = []

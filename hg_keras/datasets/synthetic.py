@@ -161,7 +161,8 @@ def _sample_skeleton(rng: np.random.Generator) -> tuple:
         bend = rng.uniform(0.0, 145.0) * rng.choice([-1.0, 1.0])
         foreshorten = rng.uniform(0.7, 1.0, size=4)
         joints[elb] = joints[sho] + direction(upper) * _UPPER_ARM * foreshorten[0] * proportions[5]
-        joints[wri] = joints[elb] + direction(upper + bend) * _FOREARM * foreshorten[1] * proportions[6]
+        joints[wri] = (joints[elb]
+                       + direction(upper + bend) * _FOREARM * foreshorten[1] * proportions[6])
         if rng.random() < 0.1:
             thigh = rng.uniform(40.0, 95.0)
         else:

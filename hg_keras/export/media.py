@@ -81,7 +81,10 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def predict_image_file(predictor, path, out_dir, box=None, overlay=True) -> Path:
-    """Predict one image file; write ``<stem>.json`` (+ ``<stem>_pose.jpg``). Returns the JSON path."""
+    """Predict one image file; write ``<stem>.json`` (+ ``<stem>_pose.jpg``).
+
+    Returns the JSON path.
+    """
     return _predict_image(predictor, Path(path), Path(out_dir), box, overlay, Path(path).stem)
 
 

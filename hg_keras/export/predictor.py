@@ -109,7 +109,9 @@ def read_image(path) -> np.ndarray:
     try:
         decoded = decode_image_bytes(tf.io.read_file(str(path)))
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
-        raise ValueError(f"{path}: not a readable image ({error.message.splitlines()[0]})")
+        raise ValueError(
+            f"{path}: not a readable image ({error.message.splitlines()[0]})"
+        ) from error
     return decoded.numpy()
 
 

@@ -221,7 +221,7 @@ class PoseServingModule(tf.Module):
         return {name: tf.cast(h, tf.float32) for name, h in zip(self._output_names, outputs)}
 
     def serve(self, image_bytes):
-        """``serving_default``: (N,) encoded images -> dict of keypoints (N, K, 2), scores (N, K)."""
+        """``serving_default``: (N,) encoded images -> dict: keypoints (N, K, 2), scores (N, K)."""
         return self._functions["serve"](image_bytes)
 
     def serve_with_box(self, image_bytes, box):

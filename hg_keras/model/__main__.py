@@ -23,7 +23,8 @@ def main(argv=None) -> int:
     parser.add_argument("--features", type=int, default=256, help="channels (default 256)")
     parser.add_argument("--residuals", type=int, default=None,
                         help="residual modules per resolution (default: the variant's)")
-    parser.add_argument("--input-size", type=int, default=256, help="square input side (default 256)")
+    parser.add_argument("--input-size", type=int, default=256,
+                        help="square input side (default 256)")
     parser.add_argument("--variant", choices=VARIANTS, default="stacked")
     parser.add_argument("--summary", action="store_true", help="print the layer-by-layer summary")
     args = parser.parse_args(argv)

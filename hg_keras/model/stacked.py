@@ -74,7 +74,9 @@ def _validate(num_stacks, num_joints, num_features, num_residuals, depth, input_
     if num_features % 2:
         raise ValueError(f"num_features={num_features} is invalid; num_features must be even")
     if variant in ("hg", "hg_int") and num_stacks != 1:
-        raise ValueError(f"num_stacks={num_stacks} is invalid for variant={variant!r}; it must be 1")
+        raise ValueError(
+            f"num_stacks={num_stacks} is invalid for variant={variant!r}; it must be 1"
+        )
     if variant == "hg_int" and depth < max(HG_INT_LEVELS):
         raise ValueError(f"depth={depth} is invalid for variant='hg_int'; it must be >= 3")
     if len(input_shape) != 3 or input_shape[-1] != 3:

@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "TF_CONFIG (default: default)")
     add("--scale-lr-with-replicas", action="store_true", default=None,
         help="multiply the learning rate by the number of replicas")
-    add("--synthetic-images", type=int, help=f"size of the synthetic set {_default('synthetic_images')}")
+    add("--synthetic-images", type=int,
+        help=f"size of the synthetic set {_default('synthetic_images')}")
     add("--seed", type=int, help=f"{_default('seed')}")
     add("--no-tensorboard", dest="tensorboard", action="store_false", default=None)
     add("--resume", action="store_true", help="continue a run whose config.json differs")
@@ -98,7 +99,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     dataset = args.dataset or "synthetic"
     preset = args.preset or ("cpu-demo" if dataset == "synthetic" else "paper")
     names = {f.name for f in dataclasses.fields(TrainConfig)}
-    overrides = {k: v for k, v in vars(args).items() if k in names and k not in ("dataset", "preset")}
+    overrides = {
+        k: v for k, v in vars(args).items() if k in names and k not in ("dataset", "preset")
+    }
     for key in ("scale_range", "lr_step_epochs"):
         if overrides.get(key) is not None:
             overrides[key] = tuple(overrides[key])

@@ -119,7 +119,7 @@ class TrainConfig:
     tensorboard: bool = True
 
     @classmethod
-    def from_preset(cls, preset: str = "paper", **overrides) -> "TrainConfig":
+    def from_preset(cls, preset: str = "paper", **overrides) -> TrainConfig:
         """A config from a preset's values, then ``overrides`` (``None`` values are ignored).
 
         Raises:
@@ -188,7 +188,7 @@ class TrainConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         """Inverse of ``to_dict`` (unknown keys are an error)."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)

@@ -37,7 +37,9 @@ def plot_training_curve(history: pd.DataFrame, path, monitor: str = "val_pckh") 
     loss_ax.legend()
     metric_name = monitor.replace("val_", "").upper()
     for column in [c for c in history.columns if c.startswith(monitor)]:
-        label = column.replace(monitor, metric_name).replace("_limbs", " (wrists, elbows, knees, ankles)")
+        label = column.replace(monitor, metric_name).replace(
+            "_limbs", " (wrists, elbows, knees, ankles)"
+        )
         acc_ax.plot(epochs, history[column], marker="o", label=label.replace("_", " "))
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("validation accuracy (%)")

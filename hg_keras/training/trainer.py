@@ -122,7 +122,9 @@ def compile_model(model: keras.Model, config: TrainConfig, learning_rate: float)
     )
 
 
-def prepare_run_directory(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> Path:
+def prepare_run_directory(
+    config: TrainConfig, resume: bool = False, overwrite: bool = False
+) -> Path:
     """Create the run directory, or check that an existing one belongs to this config.
 
     An existing directory with the same configuration is resumed. One with a different

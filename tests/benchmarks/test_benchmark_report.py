@@ -69,13 +69,20 @@ def test_targets_training_pipeline_and_quantization_sections_are_rendered():
     assert "| 8 | int8 | 26.0 MB (fp32 102.0 MB) | 0.250 | 1.5 | 50% | 8 |" in quantization
 
 
-def test_gpu_section_links_the_gpu_report_once_one_is_written(tmp_path):
+def test_gpu_section_links_and_includes_the_gpu_report_once_one_is_written(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     write_report(results(), out)
     assert "No GPU numbers are recorded yet." in out.read_text()
-    (tmp_path / GPU_REPORT_NAME).write_text("# GPU benchmark\n")
+    (tmp_path / GPU_REPORT_NAME).write_text(
+        "# GPU benchmark\n\nWritten on 2026-01-02 on an H200.\n\n## Forward latency\n\n"
+        "| stacks | ms |\n|---|---|\n| 8 | 96.69 |\n")
     write_report(results(), out)
-    assert f"Results: [{GPU_REPORT_NAME}]({GPU_REPORT_NAME})." in out.read_text()
+    lines = out.read_text().splitlines()
+    gpu = lines[lines.index("## GPU"):]
+    assert f"Results: [{GPU_REPORT_NAME}]({GPU_REPORT_NAME})." in gpu
+    assert "Written on 2026-01-02 on an H200." in gpu
+    assert "### Forward latency" in gpu and "| 8 | 96.69 |" in gpu
+    assert "# GPU benchmark" not in lines
 
 
 def test_onednn_section_lists_each_child_and_the_ratio_of_medians():

@@ -44,10 +44,14 @@ def table_after(lines, heading):
 
 
 def test_quick_cpu_benchmark_writes_every_table(tmp_path):
+    """Every section but the oneDNN comparison, whose table test_benchmark_report renders; its
+    child processes work the way the training section's oneDNN child does, which runs here."""
     pytest.importorskip("torch", reason="the comparison's reference needs torch")
     out = tmp_path / "docs" / "BENCHMARKS.md"
+    sections = ["inference", "profile", "training", "pipeline"]
     run_script([str(REPO_ROOT / "scripts" / "benchmark.py"), "--quick", "--threads", "2",
-                "--out", str(out), "--json", str(tmp_path / "results.json")], tmp_path)
+                "--sections", *sections, "--out", str(out),
+                "--json", str(tmp_path / "results.json")], tmp_path)
     lines = out.read_text().splitlines()
     results = json.loads((tmp_path / "results.json").read_text())
 
@@ -81,6 +85,8 @@ def test_quick_cpu_benchmark_writes_every_table(tmp_path):
     assert table_after(lines, "### Keras tf.function, BN as trained")[0] == [
         "op", "ms per call", "share"]
     assert "No GPU numbers are recorded yet." in lines
+    assert "## TensorFlow's oneDNN custom ops" not in lines
+    assert sorted(results["section_seconds"]) == sorted(sections)
     assert results["config"]["num_threads"] == 2
     assert results["process"]["threads"]["tensorflow"] == "intra_op=2, inter_op=1"
 

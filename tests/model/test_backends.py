@@ -12,7 +12,8 @@ import json
 import numpy as np
 import keras
 from hg_keras.model import build_stacked_hourglass, trainable_parameter_count
-model = build_stacked_hourglass(num_stacks=1, num_joints=4, num_features=32, input_shape=(64, 64, 3))
+model = build_stacked_hourglass(num_stacks=1, num_joints=4, num_features=32,
+                                input_shape=(64, 64, 3))
 out = model(np.zeros((1, 64, 64, 3), "float32"))
 out = out[0] if isinstance(out, (list, tuple)) else out
 print(json.dumps({"backend": keras.backend.backend(), "shape": list(out.shape),

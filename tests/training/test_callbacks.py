@@ -49,11 +49,15 @@ def test_plateau_allows_more_drops_when_asked():
 
 def test_plateau_state_survives_a_restart(tmp_path):
     state = tmp_path / "lr_state.json"
-    first = PlateauLearningRateDrop("val_pckh", patience=1, min_delta=0.0, state_path=state, verbose=0)
+    first = PlateauLearningRateDrop(
+        "val_pckh", patience=1, min_delta=0.0, state_path=state, verbose=0
+    )
     first.set_model(_model_with_optimizer(1.0))
     _run(first, [5, 5])
     assert json.loads(state.read_text())["drops"] == 1
-    second = PlateauLearningRateDrop("val_pckh", patience=1, min_delta=0.0, state_path=state, verbose=0)
+    second = PlateauLearningRateDrop(
+        "val_pckh", patience=1, min_delta=0.0, state_path=state, verbose=0
+    )
     model = _model_with_optimizer(1.0)
     second.set_model(model)
     # the restarted run keeps the dropped rate and does not drop a second time

@@ -8,7 +8,9 @@ from hg_keras.training.config import TrainConfig
 
 def test_defaults_are_the_papers():
     config = TrainConfig()
-    assert (config.optimizer, config.learning_rate, config.heatmap_sigma_px) == ("rmsprop", 2.5e-4, 1.0)
+    assert (config.optimizer, config.learning_rate, config.heatmap_sigma_px) == (
+        "rmsprop", 2.5e-4, 1.0
+    )
     assert (config.num_stacks, config.num_features, config.input_size) == (8, 256, 256)
     assert (config.rotation_deg, config.scale_range, config.flip_prob) == (30.0, (0.75, 1.25), 0.5)
     assert (config.lr_schedule, config.lr_drop_factor, config.max_lr_drops) == ("plateau", 0.2, 1)

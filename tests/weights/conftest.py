@@ -1,4 +1,7 @@
-"""Run PyTorch single-threaded here: its tiny reference nets are slower with 2 threads on a busy CPU."""
+"""Run PyTorch single-threaded here.
+
+Its tiny reference nets are slower with 2 threads on a busy CPU.
+"""
 
 import pytest
 

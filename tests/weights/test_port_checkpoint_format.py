@@ -16,7 +16,6 @@ from hg_keras.benchmarks.pytorch_reference import (
 )
 
 
-
 def test_reference_posenet_state_dict_equals_the_official_2_stack_key_list(port_key_list):
     expected = [(key, list(shape)) for key, shape in port_key_list]
     net = PoseNet(nstack=2, inp_dim=256, oup_dim=16)

@@ -14,7 +14,6 @@ from hg_keras.weights import (
 )
 
 
-
 def _official_shapes(port_key_list) -> dict:
     """Key (without ``model.module.``) -> shape of the port's published 2-stack checkpoint."""
     return strip_key_prefix(dict(port_key_list))
