@@ -41,7 +41,8 @@ class PCKValidation(keras.callbacks.Callback):
     and ``val_pckh_limbs`` (mean over wrists, elbows, knees and ankles: the Fig. 8 metric);
     for ``"pck"`` (FLIC) ``val_pck`` (all joints pooled), ``val_pck_elbow``, ``val_pck_wrist``
     and ``val_pck_limbs``. Epochs between validations repeat the last values so that every
-    row of ``history.csv`` is complete.
+    row of ``history.csv`` is complete; ``val_evaluated`` is 1 on the epochs that validated
+    and 0 on those that repeat (the training curve plots only the former).
 
     Args:
         dataset: eval-mode dataset from ``hg_keras.data.make_dataset(..., training=False)``
@@ -99,9 +100,11 @@ class PCKValidation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        if (epoch + 1) % self.every_n_epochs == 0 or not self.last_logs:
+        evaluated = (epoch + 1) % self.every_n_epochs == 0 or not self.last_logs
+        if evaluated:
             self.last_logs = self.evaluate()
         logs.update(self.last_logs)
+        logs["val_evaluated"] = float(evaluated)
 
 
 class PlateauLearningRateDrop(keras.callbacks.Callback):

@@ -90,3 +90,27 @@ def test_model_is_saved_atomically_and_loads_safely(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["last.keras"]
     loaded = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
+
+
+def test_validation_runs_every_n_epochs_and_marks_the_epochs_it_measured():
+    import pandas as pd
+
+    from hg_keras.datasets.synthetic import SYNTHETIC_INFO
+    from hg_keras.training import PCKValidation
+    from hg_keras.training.curves import validated_epochs
+
+    records = pd.DataFrame({"joints": [np.zeros((16, 2))], "annotated": [np.ones(16, bool)],
+                            "norm_size": [10.0]})
+    callback = PCKValidation(None, records, SYNTHETIC_INFO, every_n_epochs=2)
+    measured = iter([{"val_pckh": 10.0}, {"val_pckh": 30.0}, {"val_pckh": 50.0}])
+    callback.evaluate = lambda: next(measured)
+    rows = []
+    for epoch in range(5):
+        logs = {"epoch": epoch, "loss": 1.0}
+        callback.on_epoch_end(epoch, logs)
+        rows.append(logs)
+    history = pd.DataFrame(rows)
+    # the first epoch always validates, then every second one; the others repeat the values
+    assert list(history["val_pckh"]) == [10.0, 30.0, 30.0, 50.0, 50.0]
+    assert list(history["val_evaluated"]) == [1.0, 1.0, 0.0, 1.0, 0.0]
+    assert list(validated_epochs(history)["epoch"]) == [0, 1, 3]
