@@ -300,7 +300,3 @@ def _predict(args) -> int:
                              overlay=args.overlay, progress=args.progress)
     print(f"wrote {len(written)} prediction file(s) to {args.out}")
     return 0
-
-
-#: ``hg-export`` (``hg_keras.cli``) calls ``hg_keras.export.cli.main``.
-main = export_main

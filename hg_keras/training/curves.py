@@ -50,6 +50,7 @@ def plot_training_curve(history: pd.DataFrame, path, monitor: str = "val_pckh") 
     path = Path(path)
     epochs = _epoch_numbers(history)
     validated = validated_epochs(history)
+    validated_numbers = _epoch_numbers(validated)
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
     if "loss" in history:
         loss_ax.plot(epochs, history["loss"], marker="o", label="training loss (sum over stacks)")
@@ -64,7 +65,7 @@ def plot_training_curve(history: pd.DataFrame, path, monitor: str = "val_pckh") 
         label = column.replace(monitor, metric_name).replace(
             "_limbs", " (wrists, elbows, knees, ankles)"
         )
-        acc_ax.plot(_epoch_numbers(validated), validated[column], marker="o",
+        acc_ax.plot(validated_numbers, validated[column], marker="o",
                     label=label.replace("_", " "))
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("validation accuracy (%)")
