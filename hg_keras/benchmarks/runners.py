@@ -116,6 +116,8 @@ def tflite_runner(model_content: bytes, images, num_threads: int | None,
     Returns:
         Callable returning a list of float32 numpy heatmaps in stack order.
     """
+    from hg_keras.export.tflite import dequantize, quantize
+
     engine = tflite_interpreter(model_content, num_threads, interpreter)
     runner = engine.get_signature_runner(signature)
     input_name, input_details = next(iter(runner.get_input_details().items()))
@@ -129,25 +131,6 @@ def tflite_runner(model_content: bytes, images, num_threads: int | None,
 
     run.interpreter = engine
     return run
-
-
-def quantize(values: np.ndarray, details: dict) -> np.ndarray:
-    """Float values as the tensor's dtype (identity for float tensors)."""
-    if details["dtype"] == np.float32:
-        return values
-    scale, zero_point = details["quantization"]
-    limits = np.iinfo(details["dtype"])
-    return np.clip(np.round(values / scale + zero_point), limits.min, limits.max).astype(
-        details["dtype"]
-    )
-
-
-def dequantize(values: np.ndarray, details: dict) -> np.ndarray:
-    """The tensor's values as float32 (identity for float tensors)."""
-    if details["dtype"] == np.float32:
-        return np.asarray(values, np.float32)
-    scale, zero_point = details["quantization"]
-    return ((values.astype(np.float32) - zero_point) * scale).astype(np.float32)
 
 
 def torch_runner(net, images, flush_denormal: bool = True):

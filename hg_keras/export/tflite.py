@@ -136,10 +136,10 @@ class TFLiteHeatmapModel:
         crops = np.asarray(crops, np.float32)
         if crops.ndim == 3:
             crops = crops[None]
-        images = _quantize(crops, self._input)
+        images = quantize(crops, self._input)
         outputs = self.runner(images=images)
         return {
-            name: _dequantize(outputs[name], self._outputs[name]) for name in self.output_names
+            name: dequantize(outputs[name], self._outputs[name]) for name in self.output_names
         }
 
     def last_stack(self, crops) -> np.ndarray:
@@ -157,7 +157,18 @@ def _interpreter_class():
     return Interpreter
 
 
-def _quantize(values, details):
+def quantize(values, details):
+    """Float values as the TFLite tensor's dtype (identity for float tensors).
+
+    Args:
+        values: float32 array.
+        details: the tensor's details from the interpreter (``dtype``, ``quantization``
+            = (scale, zero point)).
+
+    Example:
+        >>> quantize(np.array([1.0], np.float32), {"dtype": np.int8, "quantization": (0.5, -3)})
+        array([-1], dtype=int8)
+    """
     if details["dtype"] == np.float32:
         return values
     scale, zero_point = details["quantization"]
@@ -166,7 +177,8 @@ def _quantize(values, details):
     return np.clip(quantized, info.min, info.max).astype(details["dtype"])
 
 
-def _dequantize(values, details):
+def dequantize(values, details):
+    """The TFLite tensor's values as float32 (identity for float tensors); see ``quantize``."""
     if details["dtype"] == np.float32:
         return np.asarray(values, np.float32)
     scale, zero_point = details["quantization"]

@@ -18,6 +18,7 @@ from hg_keras.benchmarks.inference import (
 )
 from hg_keras.benchmarks.paired_models import calibration_images, paired_models
 from hg_keras.export.bn_folding import fold_batch_norm
+from hg_keras.export.tflite import dequantize, quantize
 from hg_keras.model import count_flops
 
 pytestmark = pytest.mark.slow
@@ -91,9 +92,9 @@ def test_every_float_path_computes_the_reference_heatmaps():
 
 def test_int8_tensors_are_quantized_and_dequantized_with_their_scale_and_zero_point():
     details = {"dtype": np.int8, "quantization": (0.5, -3)}
-    quantized = runners.quantize(np.array([0.0, 1.0, 100.0, -100.0], np.float32), details)
+    quantized = quantize(np.array([0.0, 1.0, 100.0, -100.0], np.float32), details)
     np.testing.assert_array_equal(quantized, np.array([-3, -1, 127, -128], np.int8))
-    np.testing.assert_array_equal(runners.dequantize(quantized, details),
+    np.testing.assert_array_equal(dequantize(quantized, details),
                                   np.array([0.0, 1.0, 65.0, -62.5], np.float32))
 
 
