@@ -17,13 +17,13 @@ from __future__ import annotations
 import glob
 import re
 import tempfile
-import time
 from collections import Counter
 
 import numpy as np
 
 #: What an op type looks like in trace event names (``Conv2D``, ``_FusedConv2D``).
 _OP_TYPE = re.compile(r"_?[A-Z][A-Za-z0-9_]*")
+
 
 def _op_rows(durations_s: Counter, calls: int, top: int) -> list[dict]:
     total = sum(durations_s.values()) or 1.0
@@ -62,15 +62,15 @@ def keras_op_profile(model, images, calls: int = 2, top: int = 8) -> list[dict]:
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    inputs = tf.constant(np.asarray(images, np.float32))
-    forward = tf.function(lambda x: model(x, training=False))
-    forward(inputs)
+    from hg_keras.benchmarks.runners import keras_runner
+
+    forward = keras_runner(model, images)
+    forward()
     with tempfile.TemporaryDirectory(prefix="hg_profile_") as logdir:
         tf.profiler.experimental.start(logdir)
         try:
             for _ in range(calls):
-                outputs = forward(inputs)
-                [o.numpy() for o in (outputs if isinstance(outputs, list) else [outputs])]
+                forward()
         finally:
             tf.profiler.experimental.stop()
         traces = glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)
@@ -127,13 +127,16 @@ def gemm_gflops(num_threads: int, size: int = 2048, repeats: int = 5) -> dict:
     threads.
 
     Returns:
-        dict library -> median GFLOP/s (libraries that are absent are left out).
+        dict library -> GFLOP/s of the median product, both libraries timed side by side
+        (``time_side_by_side``; libraries that are absent are left out).
     """
+    from hg_keras.benchmarks.timing import time_side_by_side
+
     flops = 2.0 * size**3
     rng = np.random.default_rng(0)
     a = rng.random((size, size), np.float32)
     b = rng.random((size, size), np.float32)
-    results = {}
+    products = {}
     try:
         import tensorflow as tf
     except ImportError:
@@ -141,7 +144,7 @@ def gemm_gflops(num_threads: int, size: int = 2048, repeats: int = 5) -> dict:
     if tf is not None:
         ta, tb = tf.constant(a), tf.constant(b)
         product = tf.function(tf.linalg.matmul)
-        results["tensorflow"] = _median_gflops(lambda: product(ta, tb).numpy(), flops, repeats)
+        products["tensorflow"] = lambda: product(ta, tb).numpy()
     try:
         import torch
     except ImportError:
@@ -149,15 +152,8 @@ def gemm_gflops(num_threads: int, size: int = 2048, repeats: int = 5) -> dict:
     if torch is not None:
         torch.set_num_threads(num_threads)
         pa, pb = torch.from_numpy(a), torch.from_numpy(b)
-        results["torch"] = _median_gflops(lambda: torch.mm(pa, pb), flops, repeats)
-    return results
-
-
-def _median_gflops(fn, flops, repeats) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return flops / float(np.median(times)) / 1e9
+        products["torch"] = lambda: torch.mm(pa, pb)
+    if not products:
+        return {}
+    timings = time_side_by_side(products, repeats=repeats, warmup=1)
+    return {library: flops / timing.median_s / 1e9 for library, timing in timings.items()}
