@@ -84,8 +84,8 @@ def compare_onednn(num_stacks: int, num_features: int, input_size: int, batch_si
         return on / off
 
     default = subprocess.run(
-        [sys.executable, "-c", ("from tensorflow.python.util import _pywrap_util_port as p;"
-                               "print(int(p.IsMklEnabled()))")],
+        [sys.executable, "-c", ("from hg_keras.benchmarks.suite import "
+                               "tensorflow_onednn_enabled as on; print(int(bool(on())))")],
         env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"},
         capture_output=True, text=True, timeout=600, check=False,
     )
