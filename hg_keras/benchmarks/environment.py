@@ -74,6 +74,14 @@ def library_versions(names=LIBRARIES) -> dict[str, str]:
     return versions
 
 
+def load_average() -> tuple[float, float, float] | None:
+    """The 1, 5 and 15 minute load averages, rounded to 0.01 (None where the OS has none)."""
+    try:
+        return tuple(round(v, 2) for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
 def machine_info() -> dict:
     """Date, CPU model and SIMD features, core counts, load average, OS and library versions.
 
@@ -83,17 +91,13 @@ def machine_info() -> dict:
         ``load_average`` (1, 5, 15 min, or None), ``platform``, ``python`` and ``libraries``.
     """
     flags = set(_cpuinfo().get("flags", "").split())
-    try:
-        load = tuple(round(v, 2) for v in os.getloadavg())
-    except (AttributeError, OSError):
-        load = None
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu_model": cpu_model(),
         "cpu_flags": [f for f in SIMD_FLAGS if f in flags],
         "cpu_count": os.cpu_count(),
         "available_cores": available_cores(),
-        "load_average": load,
+        "load_average": load_average(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "libraries": library_versions(),

@@ -155,7 +155,7 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
         per section: ``inference``, ``profile``, ``training``, ``pipeline``,
         ``onednn_comparison``.
     """
-    from hg_keras.benchmarks.environment import machine_info
+    from hg_keras.benchmarks.environment import load_average, machine_info
 
     log = log or (lambda *_: None)
     started = time.perf_counter()
@@ -176,8 +176,9 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
     if "inference" in config.sections:
         from hg_keras.benchmarks.inference import benchmark_inference
 
-        results["inference"] = benchmark_inference(inference_settings(config), log=log)
-        results["inference"]["settings"] = asdict(inference_settings(config))
+        settings = inference_settings(config)
+        results["inference"] = benchmark_inference(settings, log=log)
+        results["inference"]["settings"] = asdict(settings)
         finished("inference")
     if "profile" in config.sections:
         results["profile"] = _profile_section(config, log)
@@ -190,15 +191,15 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
         )
 
         settings = training_settings(config)
+        reference = torch_available()
         log(f"training: {settings.num_stacks} stack(s), batch {settings.batch_size}")
         # A quick run leaves out the XLA step: compiling it is most of a smoke test's time.
-        rows = benchmark_training(settings, xla=not config.quick,
-                                  torch_reference=torch_available())
+        rows = benchmark_training(settings, xla=not config.quick, torch_reference=reference)
         if config.onednn_training_child:
-            flipped = not tensorflow_onednn_enabled()
+            flipped = not results["onednn"]
             log(f"training: in a child process with oneDNN {'on' if flipped else 'off'}")
             rows += benchmark_training_in_child(settings, config.num_threads, flipped,
-                                                torch_reference=torch_available())
+                                                torch_reference=reference)
         results["training"] = {"rows": rows, "settings": asdict(settings)}
         finished("training")
     if "pipeline" in config.sections:
@@ -218,10 +219,7 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
             num_threads=config.num_threads, repeats=settings.repeats,
             alternations=1 if config.quick else 2, train=False)
         finished("onednn")
-    try:
-        results["load_average_end"] = tuple(round(v, 2) for v in os.getloadavg())
-    except (AttributeError, OSError):
-        results["load_average_end"] = None
+    results["load_average_end"] = load_average()
     results["seconds"] = time.perf_counter() - started
     return results
 
