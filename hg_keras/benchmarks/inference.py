@@ -62,6 +62,9 @@ PATHS = (
     TORCH,
 )
 
+#: Paths that compute in int8 (their accuracy and arithmetic are not float32's).
+INTEGER_PATHS = (TFLITE_INT8, LITERT_INT8)
+
 #: TFLite paths: (quantization passed to ``convert_to_tflite``, interpreter, fixed threads).
 _TFLITE_PATHS = {
     TFLITE_FP32_DEFAULT_THREADS: ("none", "tensorflow", False),
@@ -108,6 +111,14 @@ class InferenceSettings:
     accuracy_count: int = 8
     seed: int = 0
     paths: tuple[str, ...] = field(default=PATHS)
+
+
+def find_row(rows, stacks: int, batch_size: int, path: str) -> dict | None:
+    """The row of ``benchmark_inference``'s ``rows`` for (stacks, batch size, path), or None."""
+    for row in rows:
+        if (row["stacks"], row["batch_size"], row["path"]) == (stacks, batch_size, path):
+            return row
+    return None
 
 
 def litert_available() -> bool:

@@ -15,9 +15,6 @@ from hg_keras.benchmarks.targets import evaluate_targets
 #: Results file of ``scripts/benchmark_gpu.py``, looked for beside the CPU report.
 GPU_REPORT_NAME = "BENCHMARKS_GPU.md"
 
-#: Paths computing in int8, not comparable with a float32 GEMM.
-INTEGER_PATHS = (inference.TFLITE_INT8, inference.LITERT_INT8)
-
 #: Ratios to the PyTorch reference measured when the benchmark issue was written (8 stacks,
 #: batch 1, CI's 2-core machine), shown for orientation next to this run's numbers.
 ISSUE_BASELINE = {
@@ -123,8 +120,7 @@ def _inference_section(results: dict) -> str:
         for path in inference.PATHS:
             cells, found = [path], False
             for batch in batches:
-                row = next((r for r in rows if (r["stacks"], r["batch_size"], r["path"])
-                            == (stacks, batch, path)), None)
+                row = inference.find_row(rows, stacks, batch, path)
                 if row is None:
                     cells += ["-", "-", "-"]
                     continue
@@ -151,8 +147,7 @@ def _before_after_section(results: dict) -> str:
     stacks = max(r["stacks"] for r in rows)
 
     def median(path, batch=1):
-        row = next((r for r in rows if (r["stacks"], r["batch_size"], r["path"])
-                    == (stacks, batch, path)), None)
+        row = inference.find_row(rows, stacks, batch, path)
         return None if row is None else row["median_s"]
 
     pairs = [
@@ -177,8 +172,7 @@ def _before_after_section(results: dict) -> str:
         body.append([change, f"{before}: {_ms(b)}", f"{after}: {_ms(a)}", f"{b / a:.2f}x"])
     baseline = []
     for path, ratio in ISSUE_BASELINE.items():
-        row = next((r for r in rows if (r["stacks"], r["batch_size"], r["path"])
-                    == (stacks, 1, path)), None)
+        row = inference.find_row(rows, stacks, 1, path)
         if row is not None and row["ratio_to_reference"] is not None:
             baseline.append([path, f"{ratio:.2f}x", _ratio(row["ratio_to_reference"])])
     text = [
@@ -254,7 +248,7 @@ def _profile_section(results: dict) -> str:
             "with the same threads; compare with the GFLOP/s column of the latency tables."),
         ]
         rows = [r for r in results.get("inference", {}).get("rows", [])
-                if r["stacks"] == data["stacks"] and r["path"] not in INTEGER_PATHS]
+                if r["stacks"] == data["stacks"] and r["path"] not in inference.INTEGER_PATHS]
         if rows:
             best = max(rows, key=lambda r: r["gflops_per_s"])
             text += [

@@ -20,15 +20,8 @@ TRAINING_MAX_RATIO = 0.8
 PIPELINE_MIN_RATIO_PER_CORE = 2.0
 
 #: Paths of our own (everything but the reference) that serve float32 or better accuracy.
-_OURS_FLOAT = [p for p in inference.PATHS if p not in (inference.TORCH, inference.TFLITE_INT8,
-                                                        inference.LITERT_INT8)]
-
-
-def _row(rows, stacks, batch, path):
-    for row in rows:
-        if (row["stacks"], row["batch_size"], row["path"]) == (stacks, batch, path):
-            return row
-    return None
+_OURS_FLOAT = [p for p in inference.PATHS
+               if p != inference.TORCH and p not in inference.INTEGER_PATHS]
 
 
 def _verdict(ok) -> str:
@@ -79,9 +72,9 @@ def evaluate_targets(results: dict) -> list[dict]:
     text = f"TFLite fp32 no slower than Keras tf.function, {stacks} stacks"
     parts, oks = [], []
     for size in sorted({r["batch_size"] for r in rows}):
-        keras_row = _row(rows, stacks, size, inference.KERAS)
+        keras_row = inference.find_row(rows, stacks, size, inference.KERAS)
         tflite_rows = [
-            r for r in (_row(rows, stacks, size, p)
+            r for r in (inference.find_row(rows, stacks, size, p)
                         for p in (inference.TFLITE_FP32, inference.LITERT_FP32))
             if r is not None
         ]
@@ -98,8 +91,8 @@ def evaluate_targets(results: dict) -> list[dict]:
     text = f"TFLite int8 >= {INT8_MIN_SPEEDUP}x faster than fp32, {stacks} stacks"
     parts, oks = [], []
     for size in sorted({r["batch_size"] for r in rows}):
-        fp32 = _row(rows, stacks, size, inference.TFLITE_FP32)
-        int8 = _row(rows, stacks, size, inference.TFLITE_INT8)
+        fp32 = inference.find_row(rows, stacks, size, inference.TFLITE_FP32)
+        int8 = inference.find_row(rows, stacks, size, inference.TFLITE_INT8)
         if fp32 and int8:
             speedup = fp32["median_s"] / int8["median_s"]
             parts.append(f"batch {size}: {speedup:.2f}x")
