@@ -252,10 +252,7 @@ def _measure(kind, settings, num_stacks, precision, device) -> list[dict]:
             "precision": precision,
             "batch_size": batch,
             "path": f"{name} ({keras_backend()})" if name == "Keras" else name,
-            "median_s": timing.median_s,
-            "min_s": timing.min_s,
-            "runs": timing.runs,
-            "warmup_s": timing.warmup_s,
+            **timing.row_fields(),
             "images_per_s": batch / timing.median_s,
             "ratio_to_reference": timing.ratio_to(reference),
         }

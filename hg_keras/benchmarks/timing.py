@@ -37,6 +37,11 @@ class Timing:
     runs: int
     warmup_s: float
 
+    def row_fields(self) -> dict:
+        """``median_s``, ``min_s``, ``runs`` and ``warmup_s``: the columns of every results row."""
+        return {"median_s": self.median_s, "min_s": self.min_s, "runs": self.runs,
+                "warmup_s": self.warmup_s}
+
     def ratio_to(self, other: Timing) -> float:
         """``self.median_s / other.median_s`` (below 1: this one is faster)."""
         return self.median_s / other.median_s

@@ -140,10 +140,7 @@ def benchmark_training(settings: TrainingSettings = TrainingSettings(), xla: boo
         rows.append(
             {
                 "path": name,
-                "median_s": timing.median_s,
-                "min_s": timing.min_s,
-                "runs": timing.runs,
-                "warmup_s": timing.warmup_s,
+                **timing.row_fields(),
                 "images_per_s": settings.batch_size / timing.median_s,
                 "ratio_to_reference": timing.ratio_to(reference) if reference else None,
                 "num_stacks": settings.num_stacks,

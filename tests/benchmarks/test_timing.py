@@ -48,6 +48,8 @@ def test_median_min_and_max_come_from_the_timed_calls_and_the_warmup_is_reported
     assert timings["a"] == Timing(median_s=2.0, min_s=1.0, max_s=3.0, runs=3, warmup_s=10.0)
     assert timings["b"] == Timing(median_s=4.0, min_s=4.0, max_s=5.0, runs=3, warmup_s=7.0)
     assert timings["a"].ratio_to(timings["b"]) == 0.5
+    assert timings["a"].row_fields() == {"median_s": 2.0, "min_s": 1.0, "runs": 3,
+                                         "warmup_s": 10.0}
 
 
 def test_extra_rounds_run_until_the_fastest_candidate_has_min_total_seconds(clock):
