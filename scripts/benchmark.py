@@ -46,13 +46,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from hg_keras.benchmarks.suite import BenchmarkConfig, prepare_process
+    from hg_keras.benchmarks.report import write_report
+    from hg_keras.benchmarks.suite import BenchmarkConfig, run_benchmarks
 
     config = BenchmarkConfig(quick=args.quick, num_threads=args.threads,
                              sections=tuple(args.sections), repeats=args.repeats)
-    prepare_process(config)  # before TensorFlow or PyTorch run anything
-    from hg_keras.benchmarks.report import write_report
-    from hg_keras.benchmarks.suite import run_benchmarks
 
     results = run_benchmarks(config, log=lambda line: print(line, flush=True))
     if args.update:

@@ -25,11 +25,11 @@ def onednn_environment(enabled: bool) -> dict:
 
 
 def run_json_child(module: str, args: list[str], environment: dict,
-                   timeout_s: float = 3600) -> dict:
+                   timeout_s: float = 3600) -> dict | list:
     """``python -m module *args`` with ``environment`` added to this process' environment.
 
     Returns:
-        The JSON object printed on the child's last line of stdout.
+        The JSON value (object or list) printed on the last line of the child's stdout.
 
     Raises:
         RuntimeError: the child failed; the message holds its command and stderr tail.

@@ -6,12 +6,12 @@ ceiling), ``training`` (step time vs the reference) and ``pipeline`` (input pipe
 cv2 reference loader, ``pipeline_reference.benchmark_pipeline``) and ``onednn`` (TensorFlow's
 oneDNN custom ops on vs off, in alternated child processes).
 
-Call ``prepare_process`` first thing in a fresh process: thread pools and some library
-settings can only be chosen before TensorFlow and PyTorch start.
+``run_benchmarks`` calls ``prepare_process`` before anything runs: thread pools and some
+library settings can only be chosen before TensorFlow and PyTorch start, so run it in a
+fresh process that has not run TensorFlow or PyTorch ops yet.
 
 Example:
     >>> config = BenchmarkConfig(quick=True, num_threads=2)
-    >>> prepare_process(config)                                  # before TF/torch run
     >>> results = run_benchmarks(config)                         # doctest: +SKIP
     >>> write_report(results, "docs/BENCHMARKS.md")              # doctest: +SKIP
 """
