@@ -114,7 +114,13 @@ class InferenceSettings:
 
 
 def find_row(rows, stacks: int, batch_size: int, path: str) -> dict | None:
-    """The row of ``benchmark_inference``'s ``rows`` for (stacks, batch size, path), or None."""
+    """The row of ``benchmark_inference``'s ``rows`` for (stacks, batch size, path), or None.
+
+    Example:
+        >>> rows = [{"stacks": 8, "batch_size": 1, "path": KERAS, "median_s": 1.2}]
+        >>> find_row(rows, 8, 1, KERAS)["median_s"], find_row(rows, 8, 8, KERAS)
+        (1.2, None)
+    """
     for row in rows:
         if (row["stacks"], row["batch_size"], row["path"]) == (stacks, batch_size, path):
             return row
