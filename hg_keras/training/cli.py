@@ -33,7 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="train.py",
         description="Train a stacked hourglass network (Newell et al., ECCV 2016). Unset "
         "flags take the preset's value; the 'paper' preset is the paper's setup (§3.4).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
     add("--dataset", default=None,
@@ -87,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--synthetic-images", type=int,
         help=f"size of the synthetic set {_default('synthetic_images')}")
     add("--seed", type=int, help=f"{_default('seed')}")
-    add("--no-tensorboard", dest="tensorboard", action="store_false", default=None)
+    add("--no-tensorboard", dest="tensorboard", action="store_false", default=None,
+        help="do not write TensorBoard logs under run-dir/tensorboard")
     add("--resume", action="store_true", help="continue a run whose config.json differs")
     add("--overwrite", action="store_true", help="delete an existing run directory first")
     add("--print-config", action="store_true", help="print the resolved config and exit")

@@ -36,6 +36,28 @@ PRESETS = {
     ),
 }
 
+#: Fields whose command-line flag is not simply ``--field-name``.
+_SHORT_FLAGS = {
+    "num_stacks": "--stacks",
+    "num_features": "--features",
+    "num_residuals": "--residuals",
+    "learning_rate": "--lr",
+    "heatmap_sigma_px": "--sigma",
+    "val_flip_test": "--no-val-flip",
+    "tensorboard": "--no-tensorboard",
+}
+
+
+def flag_name(field_name: str) -> str:
+    """The ``scripts/train.py`` flag that sets a ``TrainConfig`` field.
+
+    Example:
+        >>> flag_name("learning_rate"), flag_name("batch_size")
+        ('--lr', '--batch-size')
+    """
+    return _SHORT_FLAGS.get(field_name, "--" + field_name.replace("_", "-"))
+
+
 #: Fields that describe the network; a run directory refuses to resume with other values.
 ARCHITECTURE_FIELDS = ("num_stacks", "num_features", "num_residuals", "input_size", "variant")
 
@@ -153,8 +175,7 @@ class TrainConfig:
         }
         for name, value in positive.items():
             if value is None or value <= 0:
-                flag = "--" + name.replace("_", "-")
-                raise ValueError(f"{flag} must be > 0; got {value}")
+                raise ValueError(f"{flag_name(name)} must be > 0; got {value}")
         if self.steps_per_epoch is not None and self.steps_per_epoch <= 0:
             raise ValueError(f"--steps-per-epoch must be > 0; got {self.steps_per_epoch}")
         if self.input_size % 64:
@@ -167,8 +188,9 @@ class TrainConfig:
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                flag = "--" + name.replace("_", "-")
-                raise ValueError(f"{flag} must be one of {allowed}; got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{flag_name(name)} must be one of {allowed}; got {getattr(self, name)!r}"
+                )
         if not 0.0 < self.lr_drop_factor < 1.0:
             raise ValueError(f"--lr-drop-factor must be in (0, 1); got {self.lr_drop_factor}")
         low, high = self.scale_range

@@ -1,9 +1,11 @@
 """Training configuration: the paper's defaults, presets, and flags that name themselves."""
 
+import dataclasses
+
 import pytest
 
 from hg_keras.training.cli import build_parser, config_from_args
-from hg_keras.training.config import TrainConfig
+from hg_keras.training.config import TrainConfig, flag_name
 
 
 def test_defaults_are_the_papers():
@@ -34,13 +36,16 @@ def test_help_shows_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "learning rate (paper: 0.00025; cpu-demo: 0.001)" in text
     assert "rmsprop" in text and "(default: 0.2)" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
 
 
 @pytest.mark.parametrize(
     "overrides, flag",
     [
         (dict(batch_size=0), "--batch-size"),
-        (dict(learning_rate=-1.0), "--learning-rate"),
+        (dict(learning_rate=-1.0), "--lr "),
+        (dict(num_stacks=0), "--stacks "),
+        (dict(heatmap_sigma_px=0.0), "--sigma "),
         (dict(input_size=100), "--input-size"),
         (dict(optimizer="sgd"), "--optimizer"),
         (dict(steps_per_epoch=0), "--steps-per-epoch"),
@@ -50,6 +55,13 @@ def test_help_shows_every_default(capsys):
 def test_bad_values_raise_naming_the_flag(overrides, flag):
     with pytest.raises(ValueError, match=flag):
         TrainConfig.from_preset("paper", **overrides)
+
+
+def test_every_flag_named_in_an_error_exists():
+    parser_flags = {flag for action in build_parser()._actions for flag in action.option_strings}
+    for field in dataclasses.fields(TrainConfig):
+        if field.name not in ("dataset", "preset", "run_dir"):
+            assert flag_name(field.name) in parser_flags, field.name
 
 
 def test_unknown_preset_is_refused():
