@@ -1,4 +1,4 @@
-"""TensorFlow's oneDNN custom ops on or off, for the same Keras forward pass and training step.
+"""TensorFlow's oneDNN custom ops on or off, for the same Keras forward pass.
 
 TensorFlow reads ``TF_ENABLE_ONEDNN_OPTS`` once, when it starts, and turns oneDNN on by
 default only on CPUs with AVX-512 VNNI / AMX; elsewhere its Eigen kernels run. The two
@@ -11,6 +11,9 @@ Example:
     ...                             batch_size=1, num_threads=2, repeats=2)  # doctest: +SKIP
     >>> comparison["forward_ratio"]                                      # doctest: +SKIP
     1.9
+
+The training step with the other setting is measured by the training section itself
+(``benchmark_training_in_child``), against its own PyTorch reference.
 """
 
 from __future__ import annotations
@@ -25,63 +28,53 @@ import sys
 from hg_keras.benchmarks.children import onednn_environment, run_json_child
 
 
-def _child_args(num_stacks, num_features, input_size, batch_size, num_threads, repeats,
-                train):
+def _child_args(num_stacks, num_features, input_size, batch_size, num_threads, repeats):
     return [
         "--stacks", str(num_stacks), "--features", str(num_features),
         "--input-size", str(input_size), "--batch", str(batch_size),
-        "--threads", str(num_threads), "--repeats", str(repeats), "--train", str(int(train)),
+        "--threads", str(num_threads), "--repeats", str(repeats),
     ]
 
 
 def measure_in_child(onednn: bool, num_stacks: int, num_features: int, input_size: int,
-                     batch_size: int, num_threads: int, repeats: int,
-                     train: bool = True) -> dict:
+                     batch_size: int, num_threads: int, repeats: int) -> dict:
     """Run the measurement in a fresh process with ``TF_ENABLE_ONEDNN_OPTS`` = 1 or 0.
 
     Returns:
-        The child's result: ``forward_median_s``, ``train_median_s`` (None unless
-        ``train``), ``onednn_enabled`` (what TensorFlow reported).
+        The child's result: ``forward_median_s`` and ``onednn_enabled`` (what TensorFlow
+        reported).
     """
     return run_json_child(
         "hg_keras.benchmarks.onednn",
-        _child_args(num_stacks, num_features, input_size, batch_size, num_threads, repeats,
-                    train),
+        _child_args(num_stacks, num_features, input_size, batch_size, num_threads, repeats),
         onednn_environment(onednn),
     )
 
 
 def compare_onednn(num_stacks: int, num_features: int, input_size: int, batch_size: int,
-                   num_threads: int, repeats: int = 3, alternations: int = 2,
-                   train: bool = True) -> dict:
-    """Keras forward pass and training step with oneDNN off and on, children alternated.
+                   num_threads: int, repeats: int = 3, alternations: int = 2) -> dict:
+    """Keras forward pass with oneDNN off and on, children alternated.
 
     Args:
         num_stacks, num_features, input_size: the model.
-        batch_size: images per call (forward and training step).
+        batch_size: images per call.
         num_threads: TensorFlow intra-op threads in the children.
         repeats: timed calls per child (after one warm-up call).
         alternations: pairs of children (off, on).
-        train: time the training step too (its tracing makes each child slower).
 
     Returns:
-        dict with ``off`` and ``on`` (lists of child results), ``forward_ratio`` and
-        ``train_ratio`` (median of "on" medians / median of "off" medians; above 1: oneDNN
-        is slower; None without ``train``), ``onednn_default`` (whether TensorFlow turns it
-        on by default here), and the settings.
+        dict with ``off`` and ``on`` (lists of child results), ``forward_ratio`` (median of
+        "on" medians / median of "off" medians; above 1: oneDNN is slower),
+        ``onednn_default`` (whether TensorFlow turns it on by default here), and the
+        settings.
     """
     runs = {"off": [], "on": []}
     for _ in range(alternations):
         for label, flag in (("off", False), ("on", True)):
             runs[label].append(measure_in_child(flag, num_stacks, num_features, input_size,
-                                                batch_size, num_threads, repeats, train))
-
-    def ratio(key):
-        if runs["on"][0][key] is None:
-            return None
-        on = statistics.median(r[key] for r in runs["on"])
-        off = statistics.median(r[key] for r in runs["off"])
-        return on / off
+                                                batch_size, num_threads, repeats))
+    on = statistics.median(r["forward_median_s"] for r in runs["on"])
+    off = statistics.median(r["forward_median_s"] for r in runs["off"])
 
     default = subprocess.run(
         [sys.executable, "-c", ("from hg_keras.benchmarks.suite import "
@@ -91,8 +84,7 @@ def compare_onednn(num_stacks: int, num_features: int, input_size: int, batch_si
     )
     return {
         **runs,
-        "forward_ratio": ratio("forward_median_s"),
-        "train_ratio": ratio("train_median_s"),
+        "forward_ratio": on / off,
         "onednn_default": default.stdout.strip().endswith("1"),
         "num_stacks": num_stacks,
         "num_features": num_features,
@@ -101,27 +93,23 @@ def compare_onednn(num_stacks: int, num_features: int, input_size: int, batch_si
         "num_threads": num_threads,
         "repeats": repeats,
         "alternations": alternations,
-        "train": train,
     }
 
 
 def _child(argv=None) -> None:
     parser = argparse.ArgumentParser(description="one oneDNN measurement (child process)")
     for flag in ("--stacks", "--features", "--input-size", "--batch", "--threads",
-                 "--repeats", "--train"):
+                 "--repeats"):
         parser.add_argument(flag, type=int, required=True)
     args = parser.parse_args(argv)
 
     from hg_keras.benchmarks.environment import fix_thread_counts
 
     fix_thread_counts(args.threads, torch=False)
-    import numpy as np
-
     from hg_keras.benchmarks.paired_models import calibration_images
     from hg_keras.benchmarks.runners import keras_runner
     from hg_keras.benchmarks.suite import tensorflow_onednn_enabled
     from hg_keras.benchmarks.timing import time_side_by_side
-    from hg_keras.benchmarks.training import keras_step
     from hg_keras.model.stacked import build_stacked_hourglass
 
     def model():
@@ -130,15 +118,10 @@ def _child(argv=None) -> None:
                                        input_shape=(args.input_size, args.input_size, 3))
 
     images = calibration_images(args.batch, args.input_size, seed=1)
-    side = args.input_size // 4
-    heatmaps = np.random.default_rng(0).random((args.batch, side, side, 16), np.float32)
-    candidates = {"forward": keras_runner(model(), images)}
-    if args.train:
-        candidates["train"] = keras_step(model(), images, heatmaps, jit_compile=False)
-    timings = time_side_by_side(candidates, repeats=args.repeats, warmup=1)
+    timings = time_side_by_side({"forward": keras_runner(model(), images)},
+                                repeats=args.repeats, warmup=1)
     print(json.dumps({
         "forward_median_s": timings["forward"].median_s,
-        "train_median_s": timings["train"].median_s if args.train else None,
         "onednn_enabled": tensorflow_onednn_enabled(),
     }))
 

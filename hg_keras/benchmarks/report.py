@@ -318,22 +318,13 @@ def _onednn_section(results: dict) -> str:
         return ""
 
     def cells(label, runs):
-        row = [label, ", ".join(_ms(r["forward_median_s"]) for r in runs)]
-        if data["train"]:
-            row.append(", ".join(_ms(r["train_median_s"]) for r in runs))
-        return row
+        return [label, ", ".join(_ms(r["forward_median_s"]) for r in runs)]
 
-    header = ["oneDNN", "forward ms (per child)"]
-    ratios = ["on / off", _ratio(data["forward_ratio"])]
-    if data["train"]:
-        header.append("training step ms (per child)")
-        ratios.append(_ratio(data["train_ratio"]))
     default = "on" if data["onednn_default"] else "off"
-    what = "forward pass and train_on_batch step" if data["train"] else "forward pass"
     return "\n".join([
         "## TensorFlow's oneDNN custom ops",
         "",
-        (f"Keras tf.function {what}, {data['num_stacks']} stack(s), {data['num_features']} "
+        (f"Keras tf.function forward pass, {data['num_stacks']} stack(s), {data['num_features']} "
          f"features, {data['input_size']}x{data['input_size']}, batch {data['batch_size']}, "
          f"{data['num_threads']} thread(s), in child processes with `TF_ENABLE_ONEDNN_OPTS=0` "
          f"and `=1`, alternated {data['alternations']} time(s); one median of "
@@ -342,7 +333,9 @@ def _onednn_section(results: dict) -> str:
          "latency tables run with the default. The training section also runs the step with "
          "the other setting, in a child process, against its own PyTorch reference."),
         "",
-        table(header, [cells("off", data["off"]), cells("on", data["on"]), ratios]),
+        table(["oneDNN", "forward ms (per child)"],
+              [cells("off", data["off"]), cells("on", data["on"]),
+               ["on / off", _ratio(data["forward_ratio"])]]),
     ])
 
 

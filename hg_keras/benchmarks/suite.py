@@ -217,7 +217,7 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
         results["onednn_comparison"] = compare_onednn(
             max(settings.stacks), settings.num_features, settings.input_size, batch_size=1,
             num_threads=config.num_threads, repeats=settings.repeats,
-            alternations=1 if config.quick else 2, train=False)
+            alternations=1 if config.quick else 2)
         finished("onednn")
     results["load_average_end"] = load_average()
     results["seconds"] = time.perf_counter() - started
