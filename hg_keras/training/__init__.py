@@ -6,6 +6,7 @@ Example:
 """
 
 from hg_keras.training.callbacks import (
+    ElapsedTime,
     PCKValidation,
     PlateauLearningRateDrop,
     SaveModelAtomically,
@@ -14,6 +15,7 @@ from hg_keras.training.callbacks import (
 from hg_keras.training.config import PRESETS, TrainConfig
 
 __all__ = [
+    "ElapsedTime",
     "PCKValidation",
     "PRESETS",
     "PlateauLearningRateDrop",

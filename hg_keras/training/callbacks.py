@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -105,6 +106,30 @@ class PCKValidation(keras.callbacks.Callback):
             self.last_logs = self.evaluate()
         logs.update(self.last_logs)
         logs["val_evaluated"] = float(evaluated)
+
+
+class ElapsedTime(keras.callbacks.Callback):
+    """Log ``elapsed_min``: wall-clock minutes of training so far, at every epoch's end.
+
+    Put it after ``PCKValidation`` so that the time includes validation. A resumed run passes
+    the minutes its earlier sessions took as ``offset_min``, so the column keeps counting.
+
+    Example:
+        >>> model.fit(train, epochs=5, callbacks=[PCKValidation(...), ElapsedTime(),
+        ...                                       keras.callbacks.CSVLogger("history.csv")])
+    """
+
+    def __init__(self, offset_min: float = 0.0):
+        super().__init__()
+        self.offset_min = float(offset_min)
+        self._started = time.monotonic()
+
+    def on_train_begin(self, logs=None):
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["elapsed_min"] = self.offset_min + (time.monotonic() - self._started) / 60.0
 
 
 class PlateauLearningRateDrop(keras.callbacks.Callback):

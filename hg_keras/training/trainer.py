@@ -27,6 +27,7 @@ from hg_keras.data import PipelineConfig, make_dataset
 from hg_keras.datasets.registry import load_dataset
 from hg_keras.model import build_stacked_hourglass, heatmap_losses
 from hg_keras.training.callbacks import (
+    ElapsedTime,
     PCKValidation,
     PlateauLearningRateDrop,
     SaveModelAtomically,
@@ -175,8 +176,8 @@ def check_disk_space(run_dir: Path, model: keras.Model) -> None:
         )
 
 
-def _resume_point(run_dir: Path, monitor: str) -> tuple[int, float]:
-    """Epochs already finished in ``run_dir`` and the best validation value so far.
+def _resume_point(run_dir: Path, monitor: str) -> tuple[int, float, float]:
+    """Epochs already finished in ``run_dir``, the best validation value so far, and minutes.
 
     While a backup exists (an interrupted run), ``history.csv`` rows of epochs that the backup
     does not cover are dropped, since ``BackupAndRestore`` will train them again.
@@ -184,14 +185,15 @@ def _resume_point(run_dir: Path, monitor: str) -> tuple[int, float]:
     history = run_dir / "history.csv"
     metadata = run_dir / "backup" / "training_metadata.json"
     if not history.exists():
-        return 0, -math.inf
+        return 0, -math.inf, 0.0
     frame = pd.read_csv(history)
     if metadata.exists():
         finished = json.loads(metadata.read_text())["epoch"]
         frame = frame[frame["epoch"] < finished]
         frame.to_csv(history, index=False)
     best = float(frame[monitor].max()) if monitor in frame and len(frame) else -math.inf
-    return int(len(frame)), best
+    minutes = frame["elapsed_min"].dropna() if "elapsed_min" in frame else pd.Series([])
+    return int(len(frame)), best, float(minutes.iloc[-1]) if len(minutes) else 0.0
 
 
 def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
@@ -259,7 +261,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
     )
 
     monitor = "val_pckh" if info.metric == "pckh" else "val_pck"
-    finished_epochs, best_so_far = _resume_point(run_dir, monitor)
+    finished_epochs, best_so_far, minutes_so_far = _resume_point(run_dir, monitor)
     has_backup = (run_dir / "backup").exists()
     initial_epoch = 0
     if finished_epochs and not has_backup and (run_dir / "last.keras").exists():
@@ -268,6 +270,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
         initial_epoch = finished_epochs
     callbacks = [
         PCKValidation(val_data, val_records, info, config.val_every, config.val_flip_test),
+        ElapsedTime(minutes_so_far),
     ]
     if config.lr_schedule == "plateau":
         callbacks.append(PlateauLearningRateDrop(

@@ -114,3 +114,25 @@ def test_validation_runs_every_n_epochs_and_marks_the_epochs_it_measured():
     assert list(history["val_pckh"]) == [10.0, 30.0, 30.0, 50.0, 50.0]
     assert list(history["val_evaluated"]) == [1.0, 1.0, 0.0, 1.0, 0.0]
     assert list(validated_epochs(history)["epoch"]) == [0, 1, 3]
+
+
+def test_elapsed_minutes_keep_counting_across_a_resume(tmp_path):
+    import pandas as pd
+
+    from hg_keras.training import ElapsedTime
+
+    class SlowEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            import time
+
+            time.sleep(0.3)
+
+    model = _model_with_optimizer(0.01)
+    x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+    path = tmp_path / "history.csv"
+    callbacks = [SlowEpoch(), ElapsedTime(offset_min=5.0), keras.callbacks.CSVLogger(str(path))]
+    model.fit(x, y, epochs=3, verbose=0, callbacks=callbacks)
+    minutes = pd.read_csv(path)["elapsed_min"].to_numpy()
+    # 5 minutes of an earlier session, then at least 0.3 s more per epoch
+    assert minutes[0] >= 5.0 + 0.3 / 60 and np.all(np.diff(minutes) >= 0.3 / 60)
+    assert minutes[-1] < 5.0 + 1.0

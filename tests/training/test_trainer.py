@@ -44,7 +44,8 @@ def test_training_run_leaves_the_documented_files(tmp_path, data_root):
     assert not (run / "backup").exists()  # removed once the run finished
     history = pd.read_csv(run / "history.csv")
     assert list(history["epoch"]) == [0, 1]
-    assert {"loss", "val_pckh", "val_pckh_limbs", "learning_rate"} <= set(history)
+    assert {"loss", "val_pckh", "val_pckh_limbs", "learning_rate", "elapsed_min"} <= set(history)
+    assert history["elapsed_min"].is_monotonic_increasing and history["elapsed_min"].iloc[0] > 0
     assert history["val_pckh"].between(0, 100).all()
     assert summary["epochs"] == 2 and summary["best_val"] == history["val_pckh"].max()
     assert json.loads((run / "config.json").read_text()) == config.to_dict()
@@ -100,6 +101,8 @@ def test_killed_run_resumes_at_the_last_finished_epoch(tmp_path, data_root):
     assert "Epoch 1/4" not in result.stdout  # resumed, did not start again
     history = pd.read_csv(run / "history.csv")
     assert list(history["epoch"]) == [0, 1, 2, 3]
+    # the wall-clock column continues from the epochs of the killed session
+    assert history["elapsed_min"].is_monotonic_increasing
     for name in ("best.keras", "last.keras"):
         keras.saving.load_model(run / name, safe_mode=True)
     last = keras.saving.load_model(run / "last.keras", safe_mode=True)
