@@ -1,4 +1,8 @@
-"""The training-curve figure of a run (loss and validation accuracy per epoch, cf. Fig. 8)."""
+"""The training-curve figure of a run (loss and validation accuracy per epoch, cf. Fig. 8).
+
+Learning-rate drops are marked on both panels; with an ``elapsed_min`` column
+(``ElapsedTime``) the accuracy panel also shows wall-clock minutes along its top.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
@@ -27,6 +32,51 @@ def validated_epochs(history: pd.DataFrame) -> pd.DataFrame:
     if "val_evaluated" not in history:
         return history
     return history[history["val_evaluated"] > 0]
+
+
+def learning_rate_drops(history: pd.DataFrame) -> list[tuple[int, float]]:
+    """(epoch number, factor) of each epoch that ran at a lower learning rate than the one before.
+
+    Epoch numbers count from 1, as on the figure's axis.
+
+    Example:
+        >>> learning_rate_drops(pd.DataFrame({"epoch": [0, 1, 2],
+        ...                                   "learning_rate": [1e-3, 1e-3, 2e-4]}))
+        [(3, 0.2)]
+    """
+    if "learning_rate" not in history or len(history) < 2:
+        return []
+    rates = history["learning_rate"].to_numpy(dtype=np.float64)
+    numbers = np.asarray(_epoch_numbers(history))
+    return [
+        (int(numbers[i]), float(np.round(rates[i] / rates[i - 1], 6)))
+        for i in range(1, len(rates))
+        if rates[i] < rates[i - 1]
+    ]
+
+
+def _mark_drops(axes, drops) -> None:
+    for number, factor in drops:
+        for ax in axes:
+            ax.axvline(number - 0.5, color="gray", linestyle=":", linewidth=1.2)
+        axes[-1].annotate(f"LR ×{factor:g}", (number - 0.5, 2), rotation=90, fontsize=8,
+                          color="gray", ha="right", va="bottom")
+
+
+def _minutes_axis(ax, history: pd.DataFrame) -> None:
+    """A top axis in wall-clock minutes, interpolated from ``elapsed_min`` per epoch."""
+    if "elapsed_min" not in history or len(history) < 2:
+        return
+    minutes = history["elapsed_min"].to_numpy(dtype=np.float64)
+    numbers = np.asarray(_epoch_numbers(history), dtype=np.float64)
+    if not np.all(np.isfinite(minutes)) or np.any(np.diff(minutes) <= 0):
+        return
+    top = ax.secondary_xaxis(
+        "top",
+        functions=(lambda e: np.interp(e, numbers, minutes),
+                   lambda m: np.interp(m, minutes, numbers)),
+    )
+    top.set_xlabel("minutes of training (wall clock)")
 
 
 def _epoch_numbers(history: pd.DataFrame):
@@ -72,6 +122,8 @@ def plot_training_curve(history: pd.DataFrame, path, monitor: str = "val_pckh") 
     acc_ax.set_ylim(0, 100)
     acc_ax.grid(alpha=0.3)
     acc_ax.legend(loc="upper left")
+    _mark_drops((loss_ax, acc_ax), learning_rate_drops(history))
+    _minutes_axis(acc_ax, history)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

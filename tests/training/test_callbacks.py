@@ -136,3 +136,23 @@ def test_elapsed_minutes_keep_counting_across_a_resume(tmp_path):
     # 5 minutes of an earlier session, then at least 0.3 s more per epoch
     assert minutes[0] >= 5.0 + 0.3 / 60 and np.all(np.diff(minutes) >= 0.3 / 60)
     assert minutes[-1] < 5.0 + 1.0
+
+
+def test_training_curve_marks_the_learning_rate_drop_and_shows_minutes(tmp_path):
+    import pandas as pd
+
+    from hg_keras.training.curves import learning_rate_drops, plot_training_curve
+
+    history = pd.DataFrame({
+        "epoch": [0, 1, 2, 3],
+        "loss": [0.05, 0.02, 0.015, 0.01],
+        "learning_rate": [8e-3, 8e-3, 1.6e-3, 1.6e-3],
+        "val_pckh": [7.0, 18.0, 40.0, 41.0],
+        "val_evaluated": [1.0, 1.0, 1.0, 0.0],
+        "elapsed_min": [2.5, 3.8, 5.0, 6.1],
+    })
+    # the third epoch (number 3 on the axis) is the first one at a fifth of the rate
+    assert learning_rate_drops(history) == [(3, 0.2)]
+    assert learning_rate_drops(history.drop(columns="learning_rate")) == []
+    path = plot_training_curve(history, tmp_path / "curve.png")
+    assert path.stat().st_size > 10_000
