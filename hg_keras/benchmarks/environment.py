@@ -15,6 +15,7 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import re
 from pathlib import Path
 
 #: Distributions whose versions every report states (absent ones are listed as such).
@@ -60,17 +61,40 @@ def cpu_model() -> str:
     return fields.get("model name") or platform.processor() or platform.machine() or "unknown"
 
 
+#: The project file of a source checkout, for runs that import the package without installing it.
+_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def _source_tree_version() -> str | None:
+    """``version`` of the checkout's ``pyproject.toml`` when it describes hg-keras."""
+    try:
+        text = _PYPROJECT.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if not re.search(r'^name\s*=\s*"hg-keras"', text, re.MULTILINE):
+        return None
+    match = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
 def library_versions(names=LIBRARIES) -> dict[str, str]:
     """Installed version of each distribution, ``"not installed"`` when absent.
 
-    Reads package metadata only; nothing is imported.
+    Reads package metadata only; nothing is imported. hg-keras imported from a source
+    checkout without installing it (as on a GPU machine that receives the tree) is given as
+    ``"0.1.0 (source tree)"``, read from the checkout's ``pyproject.toml``.
+
+    Example:
+        >>> library_versions(("numpy",))                     # doctest: +SKIP
+        {'numpy': '2.4.6'}
     """
     versions = {}
     for name in names:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+            source = _source_tree_version() if name == "hg-keras" else None
+            versions[name] = f"{source} (source tree)" if source else "not installed"
     return versions
 
 

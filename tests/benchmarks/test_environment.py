@@ -21,6 +21,21 @@ def test_library_versions_read_metadata_and_name_absent_distributions():
     }
 
 
+def test_hg_keras_run_from_a_source_tree_reports_the_checkout_version(monkeypatch):
+    import hg_keras
+
+    real_version = importlib.metadata.version
+
+    def without_hg_keras(name):
+        if name == "hg-keras":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", without_hg_keras)
+    versions = library_versions(("hg-keras",))
+    assert versions == {"hg-keras": f"{hg_keras.__version__} (source tree)"}
+
+
 def test_machine_info_states_date_cores_and_load():
     info = machine_info()
     assert info["available_cores"] == available_cores()
