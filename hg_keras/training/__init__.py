@@ -10,6 +10,7 @@ from hg_keras.training.callbacks import (
     PCKValidation,
     PlateauLearningRateDrop,
     SaveModelAtomically,
+    TimeBudget,
     step_schedule,
 )
 from hg_keras.training.config import PRESETS, TrainConfig
@@ -19,6 +20,7 @@ __all__ = [
     "PCKValidation",
     "PRESETS",
     "PlateauLearningRateDrop",
+    "TimeBudget",
     "SaveModelAtomically",
     "TrainConfig",
     "step_schedule",

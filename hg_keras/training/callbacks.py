@@ -41,7 +41,9 @@ class PCKValidation(keras.callbacks.Callback):
     Logs (for ``info.metric == "pckh"``, MPII-style joints) ``val_pckh`` (the official Total)
     and ``val_pckh_limbs`` (mean over wrists, elbows, knees and ankles: the Fig. 8 metric);
     for ``"pck"`` (FLIC) ``val_pck`` (all joints pooled), ``val_pck_elbow``, ``val_pck_wrist``
-    and ``val_pck_limbs``. Epochs between validations repeat the last values so that every
+    and ``val_pck_limbs``. The first epoch validates too, and so does an epoch at whose end
+    an earlier callback (``TimeBudget``) has stopped training, so a run always ends on fresh
+    values. Epochs between validations repeat the last values so that every
     row of ``history.csv`` is complete; ``val_evaluated`` is 1 on the epochs that validated
     and 0 on those that repeat (the training curve plots only the former).
 
@@ -101,7 +103,9 @@ class PCKValidation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        evaluated = (epoch + 1) % self.every_n_epochs == 0 or not self.last_logs
+        # The first epoch, every n-th, and the last one when a callback stops training.
+        stopping = bool(getattr(self.model, "stop_training", False))
+        evaluated = (epoch + 1) % self.every_n_epochs == 0 or not self.last_logs or stopping
         if evaluated:
             self.last_logs = self.evaluate()
         logs.update(self.last_logs)
@@ -130,6 +134,97 @@ class ElapsedTime(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["elapsed_min"] = self.offset_min + (time.monotonic() - self._started) / 60.0
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Fit training into a wall-clock budget: stop before it runs out, drop the LR once in it.
+
+    At every epoch's end the callback projects the next epoch (its training time plus the
+    longest pause between epochs seen so far, which is where validation and checkpoints
+    happen) and sets ``model.stop_training`` when it would end after ``limit_min``; the
+    epoch that stops is then validated by ``PCKValidation`` and saved like any other. With
+    ``drop_at`` the learning rate is multiplied by ``drop_factor`` from the first epoch that
+    starts after ``drop_at * limit_min`` minutes, so a schedule tuned in steps on one machine
+    keeps its shape on a slower or faster one.
+
+    Put it first in the callback list, so that the callbacks after it see ``stop_training``
+    at the epoch that ends the run. A resumed run passes the minutes its earlier sessions
+    took as ``offset_min``.
+
+    Args:
+        limit_min: the budget in minutes of training (including validation).
+        offset_min: minutes already spent by earlier sessions of the same run.
+        drop_at: fraction of the budget after which the learning rate drops (``None``: never).
+        drop_factor: multiplier of the drop (0.2 = divide by 5, as in the paper).
+        initial_learning_rate: learning rate before the drop; ``None`` reads the optimizer's.
+        verbose: print a line when training stops.
+        clock: function returning seconds (``time.monotonic``; a fake one in tests).
+
+    Example:
+        >>> budget = TimeBudget(limit_min=18, drop_at=0.75)
+        >>> model.fit(train, epochs=1000, steps_per_epoch=200,
+        ...           callbacks=[budget, PCKValidation(...), ElapsedTime()])
+    """
+
+    def __init__(self, limit_min: float, offset_min: float = 0.0, drop_at: float | None = None,
+                 drop_factor: float = 0.2, initial_learning_rate: float | None = None,
+                 verbose: int = 1, clock=time.monotonic):
+        super().__init__()
+        self.clock = clock
+        self.verbose = verbose
+        self.limit_min = float(limit_min)
+        self.offset_min = float(offset_min)
+        self.drop_at = drop_at
+        self.drop_factor = drop_factor
+        self.initial_learning_rate = initial_learning_rate
+        self.stopped_epoch: int | None = None
+        self._started = self.clock()
+        self._epoch_started = self._started
+        self._epoch_ended: float | None = None
+        self._longest_pause_min = 0.0
+
+    def elapsed_min(self) -> float:
+        """Minutes of the budget spent so far, earlier sessions included."""
+        return self.offset_min + (self.clock() - self._started) / 60.0
+
+    def exhausted(self) -> bool:
+        """True when the budget is spent (a finished run re-run with the same command)."""
+        return self.elapsed_min() >= self.limit_min
+
+    def on_train_begin(self, logs=None):
+        self._started = self.clock()
+        if self.initial_learning_rate is None:
+            self.initial_learning_rate = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        now = self.clock()
+        if self._epoch_ended is not None:
+            self._longest_pause_min = max(self._longest_pause_min, (now - self._epoch_ended) / 60)
+        self._epoch_started = now
+        if self.drop_at is not None:
+            dropped = self.elapsed_min() >= self.drop_at * self.limit_min
+            factor = self.drop_factor if dropped else 1.0
+            self.model.optimizer.learning_rate = self.initial_learning_rate * factor
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = self.clock()
+        self._epoch_ended = now
+        epoch_min = (now - self._epoch_started) / 60.0
+        # The pause after this epoch, the next epoch, and the pause after it.
+        projected = self.elapsed_min() + epoch_min + 2 * self._longest_pause_min
+        if projected > self.limit_min:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.elapsed_min():.1f} of {self.limit_min:g} "
+                      f"minutes spent; another epoch would end after the budget, so training "
+                      f"stops here")
+        if logs is not None and self.drop_at is not None:
+            logs["learning_rate"] = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
 
 
 class PlateauLearningRateDrop(keras.callbacks.Callback):

@@ -22,6 +22,7 @@ def _default(name: str) -> str:
     """Help text naming the paper's default and the cpu-demo preset's value."""
     paper = getattr(_DEFAULTS, name)
     demo = PRESETS["cpu-demo"].get(name, paper)
+    paper, demo = ("none" if v is None else v for v in (paper, demo))
     if demo == paper:
         return f"(default: {paper})"
     return f"(paper: {paper}; cpu-demo: {demo})"
@@ -65,14 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("--val-samples", type=int, help=f"validate on at most N people {_default('val_samples')}")
     add("--no-val-flip", dest="val_flip_test", action="store_false", default=None,
         help="validate without the flip test")
-    add("--lr-schedule", choices=("plateau", "step"),
-        help=f"plateau: drop once on a plateau (paper); step: drop at --lr-step-epochs "
-        f"{_default('lr_schedule')}")
+    add("--lr-schedule", choices=("plateau", "step", "budget"),
+        help=f"plateau: drop once on a plateau (paper); step: drop at --lr-step-epochs; "
+        f"budget: drop once at --lr-drop-at of --time-limit-min {_default('lr_schedule')}")
     add("--lr-drop-factor", type=float, help=f"{_default('lr_drop_factor')}")
     add("--lr-patience", type=int, help=f"epochs without improvement {_default('lr_patience')}")
     add("--lr-min-delta", type=float, help=f"percentage points {_default('lr_min_delta')}")
     add("--max-lr-drops", type=int, help=f"{_default('max_lr_drops')}")
     add("--lr-step-epochs", type=int, nargs="+", help=f"{_default('lr_step_epochs')}")
+    add("--time-limit-min", type=float,
+        help=f"stop before this many minutes of training, validating and saving the last "
+        f"epoch; 0 = no limit {_default('time_limit_min')}")
+    add("--lr-drop-at", type=float,
+        help=f"fraction of --time-limit-min after which --lr-schedule budget drops "
+        f"{_default('lr_drop_at')}")
     add("--mixed-precision", nargs="?", const="mixed_float16",
         choices=("none", "mixed_float16", "mixed_bfloat16"),
         help="mixed precision policy (flag alone: mixed_float16, for GPUs) (default: none)")

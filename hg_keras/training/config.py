@@ -86,12 +86,17 @@ class TrainConfig:
         val_samples: validate on at most this many people (``None``: the whole split).
         val_flip_test: average with the mirrored crop when validating.
         lr_schedule: ``"plateau"`` (paper: drop once by ``lr_drop_factor`` when the validation
-            accuracy plateaus) or ``"step"`` (drop at ``lr_step_epochs``, as the ports do).
+            accuracy plateaus), ``"step"`` (drop at ``lr_step_epochs``, as the ports do) or
+            ``"budget"`` (drop once at ``lr_drop_at`` of ``time_limit_min``).
         lr_drop_factor: multiply the learning rate by this at a drop (paper: 1/5).
         lr_patience: epochs without improvement before a plateau drop.
         lr_min_delta: improvement (in percentage points) that resets the patience.
         max_lr_drops: how many plateau drops are allowed (paper: 1).
         lr_step_epochs: epochs at which the ``"step"`` schedule drops the learning rate.
+        time_limit_min: stop training before this many minutes (validation included, counted
+            across resumes), validating and saving the last epoch; ``None`` or 0: no limit.
+        lr_drop_at: with ``lr_schedule="budget"``, the fraction of ``time_limit_min`` after
+            which the learning rate drops once by ``lr_drop_factor``.
         mixed_precision: ``"none"``, ``"mixed_float16"`` (GPU) or ``"mixed_bfloat16"``.
         jit_compile: compile the train step with XLA.
         steps_per_execution: batches per compiled call.
@@ -132,6 +137,8 @@ class TrainConfig:
     lr_min_delta: float = 0.1
     max_lr_drops: int = 1
     lr_step_epochs: tuple = field(default_factory=lambda: (60, 90))
+    time_limit_min: float | None = None
+    lr_drop_at: float = 0.75
     mixed_precision: str = "none"
     jit_compile: bool = False
     steps_per_execution: int = 1
@@ -183,7 +190,7 @@ class TrainConfig:
             raise ValueError(f"--input-size must be a multiple of 64; got {self.input_size}")
         choices = {
             "optimizer": ("rmsprop", "adam"),
-            "lr_schedule": ("plateau", "step"),
+            "lr_schedule": ("plateau", "step", "budget"),
             "mixed_precision": ("none", "mixed_float16", "mixed_bfloat16"),
             "strategy": ("default", "mirrored", "multiworker"),
         }
@@ -194,6 +201,13 @@ class TrainConfig:
                 )
         if not 0.0 < self.lr_drop_factor < 1.0:
             raise ValueError(f"--lr-drop-factor must be in (0, 1); got {self.lr_drop_factor}")
+        if self.time_limit_min is not None and self.time_limit_min < 0:
+            raise ValueError(f"--time-limit-min must be >= 0; got {self.time_limit_min}")
+        if self.lr_schedule == "budget" and not self.time_limit_min:
+            raise ValueError("--lr-schedule budget drops the learning rate at a fraction of "
+                             "--time-limit-min; give --time-limit-min too")
+        if not 0.0 < self.lr_drop_at < 1.0:
+            raise ValueError(f"--lr-drop-at must be in (0, 1); got {self.lr_drop_at}")
         low, high = self.scale_range
         if not 0 < low <= high:
             raise ValueError(f"--scale-range must be 0 < low <= high; got {self.scale_range}")

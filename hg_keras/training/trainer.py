@@ -31,6 +31,7 @@ from hg_keras.training.callbacks import (
     PCKValidation,
     PlateauLearningRateDrop,
     SaveModelAtomically,
+    TimeBudget,
     step_schedule,
     write_json_atomically,
 )
@@ -199,6 +200,14 @@ def _resume_point(run_dir: Path, monitor: str) -> tuple[int, float, float]:
     return int(len(frame)), best, float(minutes.iloc[-1]) if len(minutes) else 0.0
 
 
+def _stopped_by_time_limit(run_dir: Path, config: TrainConfig) -> bool:
+    """True when the run in ``run_dir`` ended because this config's time budget ran out."""
+    path = run_dir / "summary.json"
+    if not config.time_limit_min or not path.exists() or (run_dir / "backup").exists():
+        return False
+    return json.loads(path.read_text()).get("stopped_by_time_limit") == config.time_limit_min
+
+
 def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
           verbose: int | str = "auto") -> dict:
     """Train a stacked hourglass as ``config`` says and return a summary.
@@ -211,7 +220,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
 
     Returns:
         dict with ``run_dir``, ``epochs`` finished, the final and best validation metric,
-        and ``seconds`` spent.
+        ``seconds`` spent by this call, ``minutes_trained`` over all sessions of the run, and
+        ``stopped_by_time_limit`` (the budget) when ``time_limit_min`` ended it.
 
     Example:
         >>> summary = train(TrainConfig.from_preset("cpu-demo", epochs=1))   # doctest: +SKIP
@@ -275,12 +285,20 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
         PCKValidation(val_data, val_records, info, config.val_every, config.val_flip_test),
         ElapsedTime(minutes_so_far),
     ]
+    budget = None
+    if config.time_limit_min:
+        budget = TimeBudget(
+            config.time_limit_min, minutes_so_far,
+            drop_at=config.lr_drop_at if config.lr_schedule == "budget" else None,
+            drop_factor=config.lr_drop_factor, initial_learning_rate=learning_rate,
+        )
+        callbacks.insert(0, budget)  # first: the callbacks after it see the stop
     if config.lr_schedule == "plateau":
         callbacks.append(PlateauLearningRateDrop(
             monitor, config.lr_drop_factor, config.lr_patience, config.lr_min_delta,
             config.max_lr_drops, state_path=run_dir / "lr_state.json",
         ))
-    else:
+    elif config.lr_schedule == "step":
         callbacks.append(keras.callbacks.LearningRateScheduler(
             step_schedule(learning_rate, config.lr_step_epochs, config.lr_drop_factor)
         ))
@@ -292,8 +310,11 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
     if config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
 
+    budget_spent = bool(initial_epoch) and _stopped_by_time_limit(run_dir, config)
     if initial_epoch >= config.epochs:
         log.info("%s: all %d epochs are finished already", run_dir, config.epochs)
+    elif budget_spent:
+        log.info("%s: the %g-minute budget was spent already", run_dir, config.time_limit_min)
     else:
         model.fit(
             train_data,
@@ -315,6 +336,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
         "final_val": float(values[-1]),
         "best_val": float(np.nanmax(values)) if np.isfinite(values).any() else float("nan"),
         "seconds": round(time.time() - started, 1),
+        "minutes_trained": float(frame["elapsed_min"].iloc[-1])
+        if "elapsed_min" in frame and len(frame) else 0.0,
     }
+    if budget is not None and (budget.stopped_epoch is not None or budget_spent):
+        summary["stopped_by_time_limit"] = config.time_limit_min
     write_json_atomically(run_dir / "summary.json", summary)
     return summary

@@ -156,3 +156,97 @@ def test_training_curve_marks_the_learning_rate_drop_and_shows_minutes(tmp_path)
     assert learning_rate_drops(history.drop(columns="learning_rate")) == []
     path = plot_training_curve(history, tmp_path / "curve.png")
     assert path.stat().st_size > 10_000
+
+
+class _Clock:
+    """A stand-in for ``time.monotonic`` that moves only when told to."""
+
+    def __init__(self):
+        self.seconds = 1000.0
+
+    def __call__(self):
+        return self.seconds
+
+    def advance(self, minutes):
+        self.seconds += 60.0 * minutes
+
+
+def _budget_run(budget, epochs, train_min, pause_min, validation=None):
+    """Drive ``budget`` (and ``validation`` after it) through epochs of a fake clock.
+
+    Returns the learning rate of each epoch and the epoch at which training stopped.
+    """
+    clock = _Clock()
+    budget.clock = clock
+    model = _model_with_optimizer(1.0)
+    model.stop_training = False
+    budget.set_model(model)
+    if validation is not None:
+        validation.set_model(model)
+    budget.on_train_begin()
+    rates, rows = [], []
+    for epoch in range(epochs):
+        budget.on_epoch_begin(epoch)
+        rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+        clock.advance(train_min)
+        logs = {}
+        budget.on_epoch_end(epoch, logs)
+        if validation is not None:
+            validation.on_epoch_end(epoch, logs)
+        rows.append(logs)
+        clock.advance(pause_min)
+        if model.stop_training:
+            break
+    return rates, epoch, rows
+
+
+def test_time_budget_stops_when_the_next_epoch_would_end_after_the_budget():
+    from hg_keras.training import TimeBudget
+
+    budget = TimeBudget(limit_min=10.0, verbose=0)
+    _, stopped, _ = _budget_run(budget, epochs=20, train_min=3.0, pause_min=0.5)
+    # epoch 0 ends at 3.0 (no pause seen yet: 3.0 + 3.0 < 10); epoch 1 ends at 6.5, and
+    # its pause, a third epoch and that epoch's pause would end at 6.5 + 0.5 + 3 + 0.5 = 10.5
+    assert stopped == 1 and budget.stopped_epoch == 1
+
+
+def test_time_budget_counts_the_minutes_of_earlier_sessions():
+    from hg_keras.training import TimeBudget
+
+    budget = TimeBudget(limit_min=10.0, offset_min=6.0, verbose=0)
+    _, stopped, _ = _budget_run(budget, epochs=20, train_min=1.0, pause_min=0.0)
+    # 6 minutes spent before: epochs end at 7, 8, 9; after the one ending at 9 another
+    # would end at 10 (allowed), after the one ending at 10 none fits
+    assert stopped == 3
+
+
+def test_time_budget_drops_the_learning_rate_once_at_its_fraction():
+    from hg_keras.training import TimeBudget
+
+    budget = TimeBudget(limit_min=10.0, drop_at=0.5, drop_factor=0.2, verbose=0)
+    rates, stopped, _ = _budget_run(budget, epochs=20, train_min=2.0,
+                                    pause_min=0.0)
+    # epochs start at 0, 2, 4, 6, 8 minutes: the ones starting at or after 5 use the drop
+    assert stopped == 4
+    assert rates == pytest.approx([1.0, 1.0, 1.0, 0.2, 0.2], rel=1e-6)
+
+
+def test_the_epoch_where_the_budget_stops_training_is_validated():
+    import pandas as pd
+
+    from hg_keras.datasets.synthetic import SYNTHETIC_INFO
+    from hg_keras.training import PCKValidation, TimeBudget
+
+    records = pd.DataFrame({"joints": [np.zeros((16, 2))], "annotated": [np.ones(16, bool)],
+                            "norm_size": [10.0]})
+    validation = PCKValidation(None, records, SYNTHETIC_INFO, every_n_epochs=4)
+    measured = iter([{"val_pckh": 10.0}, {"val_pckh": 40.0}])
+    validation.evaluate = lambda: next(measured)
+    budget = TimeBudget(limit_min=7.0, verbose=0)
+    _, stopped, rows = _budget_run(budget, epochs=20, train_min=2.0,
+                                   pause_min=0.0, validation=validation)
+    # epochs end at 2, 4, 6: validated at the first and at the third, where training stops,
+    # although every_n_epochs=4 would wait for the fourth
+    assert stopped == 2
+    assert [row["val_pckh"] for row in rows] == [10.0, 10.0, 40.0]
+    assert [row["val_evaluated"] for row in rows] == [1.0, 0.0, 1.0]

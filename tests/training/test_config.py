@@ -50,6 +50,10 @@ def test_help_shows_every_default(capsys):
         (dict(optimizer="sgd"), "--optimizer"),
         (dict(steps_per_epoch=0), "--steps-per-epoch"),
         (dict(lr_drop_factor=2.0), "--lr-drop-factor"),
+        (dict(time_limit_min=-5.0), "--time-limit-min"),
+        (dict(lr_schedule="budget"), "--time-limit-min"),  # a budget schedule needs a budget
+        (dict(lr_schedule="budget", time_limit_min=0.0), "--time-limit-min"),
+        (dict(time_limit_min=10.0, lr_drop_at=1.5), "--lr-drop-at"),
     ],
 )
 def test_bad_values_raise_naming_the_flag(overrides, flag):

@@ -54,6 +54,21 @@ def test_training_run_leaves_the_documented_files(tmp_path, data_root):
     assert tuple(best.outputs[0].shape) == (None, 16, 16, 16)
 
 
+def test_time_limited_run_stops_validated_and_a_rerun_does_not_train_on(tmp_path, data_root):
+    # a budget shorter than the first epoch: training stops after it, whatever --epochs says
+    config = TrainConfig.from_preset("cpu-demo", epochs=5, val_every=3, time_limit_min=0.01,
+                                     data_root=str(data_root), run_dir=str(tmp_path / "run"),
+                                     **TINY)
+    summary = train(config, verbose=0)
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert list(history["epoch"]) == [0] and list(history["val_evaluated"]) == [1.0]
+    assert summary["stopped_by_time_limit"] == 0.01
+    assert summary["minutes_trained"] == pytest.approx(history["elapsed_min"].iloc[-1])
+    again = train(config, verbose=0)  # the same command once more: the budget is spent
+    assert list(pd.read_csv(tmp_path / "run" / "history.csv")["epoch"]) == [0]
+    assert again["stopped_by_time_limit"] == 0.01 and again["epochs"] == 1
+
+
 def test_run_directory_with_another_config_is_refused(tmp_path):
     first = TrainConfig.from_preset("cpu-demo", run_dir=str(tmp_path), epochs=3)
     prepare_run_directory(first)
