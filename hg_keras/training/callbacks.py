@@ -144,8 +144,9 @@ class TimeBudget(keras.callbacks.Callback):
     happen) and sets ``model.stop_training`` when it would end after ``limit_min``; the
     epoch that stops is then validated by ``PCKValidation`` and saved like any other. With
     ``drop_at`` the learning rate is multiplied by ``drop_factor`` from the first epoch that
-    starts after ``drop_at * limit_min`` minutes, so a schedule tuned in steps on one machine
-    keeps its shape on a slower or faster one.
+    starts after ``drop_at * limit_min`` minutes (or after ``drop_at`` of ``fit``'s epochs,
+    on a machine fast enough to finish them within the budget), so a schedule tuned on one
+    machine keeps its shape on a slower or faster one.
 
     Put it first in the callback list, so that the callbacks after it see ``stop_training``
     at the epoch that ends the run. A resumed run passes the minutes its earlier sessions
@@ -204,7 +205,10 @@ class TimeBudget(keras.callbacks.Callback):
             self._longest_pause_min = max(self._longest_pause_min, (now - self._epoch_ended) / 60)
         self._epoch_started = now
         if self.drop_at is not None:
-            dropped = self.elapsed_min() >= self.drop_at * self.limit_min
+            # At the fraction of the budget, or of the epochs if they run out first.
+            epochs = (self.params or {}).get("epochs") or math.inf
+            dropped = (self.elapsed_min() >= self.drop_at * self.limit_min
+                       or epoch >= self.drop_at * epochs)
             factor = self.drop_factor if dropped else 1.0
             self.model.optimizer.learning_rate = self.initial_learning_rate * factor
 

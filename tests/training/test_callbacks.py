@@ -250,3 +250,14 @@ def test_the_epoch_where_the_budget_stops_training_is_validated():
     assert stopped == 2
     assert [row["val_pckh"] for row in rows] == [10.0, 10.0, 40.0]
     assert [row["val_evaluated"] for row in rows] == [1.0, 0.0, 1.0]
+
+
+def test_time_budget_drops_at_the_fraction_of_the_epochs_when_they_run_out_first():
+    from hg_keras.training import TimeBudget
+
+    budget = TimeBudget(limit_min=100.0, drop_at=0.75, drop_factor=0.2, verbose=0)
+    budget.set_params({"epochs": 4})
+    rates, stopped, _ = _budget_run(budget, epochs=4, train_min=1.0, pause_min=0.0)
+    # a fast machine: 4 epochs take 4 of 100 minutes; the drop comes at epoch 3 = 0.75 * 4
+    assert stopped == 3 and budget.stopped_epoch is None
+    assert rates == pytest.approx([1.0, 1.0, 1.0, 0.2], rel=1e-6)
