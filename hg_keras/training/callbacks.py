@@ -140,9 +140,10 @@ class TimeBudget(keras.callbacks.Callback):
     """Fit training into a wall-clock budget: stop before it runs out, drop the LR once in it.
 
     At every epoch's end the callback projects the next epoch (its training time plus the
-    longest pause between epochs seen so far, which is where validation and checkpoints
-    happen) and sets ``model.stop_training`` when it would end after ``limit_min``; the
-    epoch that stops is then validated by ``PCKValidation`` and saved like any other. With
+    longest of the last ``recent_pauses`` pauses between epochs, which is where validation
+    and checkpoints happen) and sets ``model.stop_training`` when it would end after
+    ``limit_min``; the epoch that stops is then validated by ``PCKValidation`` and saved like
+    any other. With
     ``drop_at`` the learning rate is multiplied by ``drop_factor`` from the first epoch that
     starts after ``drop_at * limit_min`` minutes (or after ``drop_at`` of ``fit``'s epochs,
     on a machine fast enough to finish them within the budget), so a schedule tuned on one
@@ -159,6 +160,8 @@ class TimeBudget(keras.callbacks.Callback):
         drop_factor: multiplier of the drop (0.2 = divide by 5, as in the paper).
         initial_learning_rate: learning rate before the drop; ``None`` reads the optimizer's.
         verbose: print a line when training stops.
+        recent_pauses: how many of the latest pauses between epochs the projection looks at
+            (at least the validation period, so that one of them validated).
         clock: function returning seconds (``time.monotonic``; a fake one in tests).
 
     Example:
@@ -169,8 +172,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, limit_min: float, offset_min: float = 0.0, drop_at: float | None = None,
                  drop_factor: float = 0.2, initial_learning_rate: float | None = None,
-                 verbose: int = 1, clock=time.monotonic):
+                 verbose: int = 1, recent_pauses: int = 4, clock=time.monotonic):
         super().__init__()
+        self.recent_pauses = recent_pauses
         self.clock = clock
         self.verbose = verbose
         self.limit_min = float(limit_min)
@@ -182,7 +186,7 @@ class TimeBudget(keras.callbacks.Callback):
         self._started = self.clock()
         self._epoch_started = self._started
         self._epoch_ended: float | None = None
-        self._longest_pause_min = 0.0
+        self._pauses_min: list[float] = []
 
     def elapsed_min(self) -> float:
         """Minutes of the budget spent so far, earlier sessions included."""
@@ -202,7 +206,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         now = self.clock()
         if self._epoch_ended is not None:
-            self._longest_pause_min = max(self._longest_pause_min, (now - self._epoch_ended) / 60)
+            self._pauses_min.append((now - self._epoch_ended) / 60)
         self._epoch_started = now
         if self.drop_at is not None:
             # At the fraction of the budget, or of the epochs if they run out first.
@@ -216,8 +220,11 @@ class TimeBudget(keras.callbacks.Callback):
         now = self.clock()
         self._epoch_ended = now
         epoch_min = (now - self._epoch_started) / 60.0
-        # The pause after this epoch, the next epoch, and the pause after it.
-        projected = self.elapsed_min() + epoch_min + 2 * self._longest_pause_min
+        # The pause after this epoch, the next epoch, and the pause after it; a pause is as
+        # long as the longest of the last few (a validating one, but not the first validation,
+        # which also builds the prediction function).
+        pause_min = max(self._pauses_min[-self.recent_pauses:], default=0.0)
+        projected = self.elapsed_min() + epoch_min + 2 * pause_min
         if projected > self.limit_min:
             self.model.stop_training = True
             self.stopped_epoch = epoch

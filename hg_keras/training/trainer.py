@@ -291,6 +291,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
             config.time_limit_min, minutes_so_far,
             drop_at=config.lr_drop_at if config.lr_schedule == "budget" else None,
             drop_factor=config.lr_drop_factor, initial_learning_rate=learning_rate,
+            recent_pauses=max(4, 2 * config.val_every),
         )
         callbacks.insert(0, budget)  # first: the callbacks after it see the stop
     if config.lr_schedule == "plateau":

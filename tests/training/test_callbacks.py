@@ -194,7 +194,7 @@ def _budget_run(budget, epochs, train_min, pause_min, validation=None):
         if validation is not None:
             validation.on_epoch_end(epoch, logs)
         rows.append(logs)
-        clock.advance(pause_min)
+        clock.advance(pause_min[epoch] if isinstance(pause_min, list) else pause_min)
         if model.stop_training:
             break
     return rates, epoch, rows
@@ -261,3 +261,19 @@ def test_time_budget_drops_at_the_fraction_of_the_epochs_when_they_run_out_first
     # a fast machine: 4 epochs take 4 of 100 minutes; the drop comes at epoch 3 = 0.75 * 4
     assert stopped == 3 and budget.stopped_epoch is None
     assert rates == pytest.approx([1.0, 1.0, 1.0, 0.2], rel=1e-6)
+
+
+def test_time_budget_projects_with_the_recent_pauses_not_the_first_validation():
+    from hg_keras.training import TimeBudget
+
+    # the first validation also builds the prediction function: 2 minutes; later ones 0.5
+    pauses = [2.0, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5, 0.0]
+    # epochs of 1 minute then end at 1, 4, 5, 6.5, 7.5, 9, 10, 11.5
+    recent = TimeBudget(limit_min=12.0, recent_pauses=2, verbose=0)
+    _, stopped, _ = _budget_run(recent, epochs=8, train_min=1.0, pause_min=pauses)
+    # at 10 the last two pauses (0.5, 0) project 10 + 1 + 2 * 0.5 = 12: one more epoch
+    assert stopped == 7
+    every = TimeBudget(limit_min=12.0, recent_pauses=100, verbose=0)
+    _, stopped, _ = _budget_run(every, epochs=8, train_min=1.0, pause_min=pauses)
+    # with the first pause in view: at 7.5, 7.5 + 1 + 2 * 2 = 12.5 > 12, three epochs early
+    assert stopped == 4
