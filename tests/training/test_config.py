@@ -34,7 +34,7 @@ def test_help_shows_every_default(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "learning rate (paper: 0.00025; cpu-demo: 0.008)" in text
+    assert "learning rate (paper: 0.00025; cpu-demo: 0.0056)" in text
     assert "rmsprop" in text and "(default: 0.2)" in text
     assert "(default: None)" not in text and "(default: False)" not in text
 
