@@ -63,14 +63,35 @@ def _mark_drops(axes, drops) -> None:
                           color="gray", ha="right", va="bottom")
 
 
-def _minutes_axis(ax, history: pd.DataFrame) -> None:
-    """A top axis in wall-clock minutes, interpolated from ``elapsed_min`` per epoch."""
+def minutes_at_epochs(history: pd.DataFrame):
+    """Epoch numbers (1 = end of the first epoch, 0 = the start) and the minutes at each.
+
+    The points the training curve's minutes axis interpolates between; ``None`` when the
+    history has no usable ``elapsed_min`` column.
+
+    Example:
+        >>> minutes_at_epochs(pd.DataFrame({"epoch": [0, 1], "elapsed_min": [2.0, 3.0]}))
+        (array([0., 1., 2.]), array([0., 2., 3.]))
+    """
     if "elapsed_min" not in history or len(history) < 2:
-        return
+        return None
     minutes = history["elapsed_min"].to_numpy(dtype=np.float64)
     numbers = np.asarray(_epoch_numbers(history), dtype=np.float64)
     if not np.all(np.isfinite(minutes)) or np.any(np.diff(minutes) <= 0):
+        return None
+    if numbers[0] > 0 and minutes[0] > 0:
+        # Training starts at epoch 0, minute 0: without that point np.interp would put the
+        # minutes before the first epoch's end onto it.
+        numbers, minutes = np.r_[0.0, numbers], np.r_[0.0, minutes]
+    return numbers, minutes
+
+
+def _minutes_axis(ax, history: pd.DataFrame) -> None:
+    """A top axis in wall-clock minutes, interpolated from ``elapsed_min`` per epoch."""
+    points = minutes_at_epochs(history)
+    if points is None:
         return
+    numbers, minutes = points
     top = ax.secondary_xaxis(
         "top",
         functions=(lambda e: np.interp(e, numbers, minutes),

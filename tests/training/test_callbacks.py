@@ -141,7 +141,11 @@ def test_elapsed_minutes_keep_counting_across_a_resume(tmp_path):
 def test_training_curve_marks_the_learning_rate_drop_and_shows_minutes(tmp_path):
     import pandas as pd
 
-    from hg_keras.training.curves import learning_rate_drops, plot_training_curve
+    from hg_keras.training.curves import (
+        learning_rate_drops,
+        minutes_at_epochs,
+        plot_training_curve,
+    )
 
     history = pd.DataFrame({
         "epoch": [0, 1, 2, 3],
@@ -156,6 +160,9 @@ def test_training_curve_marks_the_learning_rate_drop_and_shows_minutes(tmp_path)
     assert learning_rate_drops(history.drop(columns="learning_rate")) == []
     path = plot_training_curve(history, tmp_path / "curve.png")
     assert path.stat().st_size > 10_000
+    # the minutes axis starts at 0 minutes at epoch 0, before the first epoch's 2.5 minutes
+    numbers, minutes = minutes_at_epochs(history)
+    assert list(numbers) == [0, 1, 2, 3, 4] and list(minutes) == [0, 2.5, 3.8, 5.0, 6.1]
 
 
 class _Clock:
