@@ -192,10 +192,6 @@ class TimeBudget(keras.callbacks.Callback):
         """Minutes of the budget spent so far, earlier sessions included."""
         return self.offset_min + (self.clock() - self._started) / 60.0
 
-    def exhausted(self) -> bool:
-        """True when the budget is spent (a finished run re-run with the same command)."""
-        return self.elapsed_min() >= self.limit_min
-
     def on_train_begin(self, logs=None):
         self._started = self.clock()
         if self.initial_learning_rate is None:
