@@ -112,7 +112,28 @@ class PCKValidation(keras.callbacks.Callback):
         logs["val_evaluated"] = float(evaluated)
 
 
-class ElapsedTime(keras.callbacks.Callback):
+class _TrainingClock(keras.callbacks.Callback):
+    """Wall-clock minutes since ``fit`` began, plus those of earlier sessions of the run.
+
+    The clock also starts at construction, so it works when called by hand without
+    ``on_train_begin``. ``clock`` returns seconds (``time.monotonic``; a fake one in tests).
+    """
+
+    def __init__(self, offset_min: float = 0.0, clock=time.monotonic):
+        super().__init__()
+        self.offset_min = float(offset_min)
+        self.clock = clock
+        self._started = self.clock()
+
+    def elapsed_min(self) -> float:
+        """Minutes spent so far, earlier sessions included."""
+        return self.offset_min + (self.clock() - self._started) / 60.0
+
+    def on_train_begin(self, logs=None):
+        self._started = self.clock()
+
+
+class ElapsedTime(_TrainingClock):
     """Log ``elapsed_min``: wall-clock minutes of training so far, at every epoch's end.
 
     Put it after ``PCKValidation`` so that the time includes validation. A resumed run passes
@@ -123,31 +144,22 @@ class ElapsedTime(keras.callbacks.Callback):
         ...                                       keras.callbacks.CSVLogger("history.csv")])
     """
 
-    def __init__(self, offset_min: float = 0.0):
-        super().__init__()
-        self.offset_min = float(offset_min)
-        self._started = time.monotonic()
-
-    def on_train_begin(self, logs=None):
-        self._started = time.monotonic()
-
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["elapsed_min"] = self.offset_min + (time.monotonic() - self._started) / 60.0
+            logs["elapsed_min"] = self.elapsed_min()
 
 
-class TimeBudget(keras.callbacks.Callback):
+class TimeBudget(_TrainingClock):
     """Fit training into a wall-clock budget: stop before it runs out, drop the LR once in it.
 
     At every epoch's end the callback projects the next epoch (its training time plus the
     longest of the last ``recent_pauses`` pauses between epochs, which is where validation
     and checkpoints happen) and sets ``model.stop_training`` when it would end after
     ``limit_min``; the epoch that stops is then validated by ``PCKValidation`` and saved like
-    any other. With
-    ``drop_at`` the learning rate is multiplied by ``drop_factor`` from the first epoch that
-    starts after ``drop_at * limit_min`` minutes (or after ``drop_at`` of ``fit``'s epochs,
-    on a machine fast enough to finish them within the budget), so a schedule tuned on one
-    machine keeps its shape on a slower or faster one.
+    any other. With ``drop_at`` the learning rate is multiplied by ``drop_factor`` from the
+    first epoch that starts after ``drop_at * limit_min`` minutes (or after ``drop_at`` of
+    ``fit``'s epochs, on a machine fast enough to finish them within the budget), so a
+    schedule tuned on one machine keeps its shape on a slower or faster one.
 
     Put it first in the callback list, so that the callbacks after it see ``stop_training``
     at the epoch that ends the run. A resumed run passes the minutes its earlier sessions
@@ -173,27 +185,20 @@ class TimeBudget(keras.callbacks.Callback):
     def __init__(self, limit_min: float, offset_min: float = 0.0, drop_at: float | None = None,
                  drop_factor: float = 0.2, initial_learning_rate: float | None = None,
                  verbose: int = 1, recent_pauses: int = 4, clock=time.monotonic):
-        super().__init__()
+        super().__init__(offset_min, clock)
         self.recent_pauses = recent_pauses
-        self.clock = clock
         self.verbose = verbose
         self.limit_min = float(limit_min)
-        self.offset_min = float(offset_min)
         self.drop_at = drop_at
         self.drop_factor = drop_factor
         self.initial_learning_rate = initial_learning_rate
         self.stopped_epoch: int | None = None
-        self._started = self.clock()
         self._epoch_started = self._started
         self._epoch_ended: float | None = None
         self._pauses_min: list[float] = []
 
-    def elapsed_min(self) -> float:
-        """Minutes of the budget spent so far, earlier sessions included."""
-        return self.offset_min + (self.clock() - self._started) / 60.0
-
     def on_train_begin(self, logs=None):
-        self._started = self.clock()
+        super().on_train_begin(logs)
         if self.initial_learning_rate is None:
             self.initial_learning_rate = float(
                 keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
@@ -220,12 +225,12 @@ class TimeBudget(keras.callbacks.Callback):
         # long as the longest of the last few (a validating one, but not the first validation,
         # which also builds the prediction function).
         pause_min = max(self._pauses_min[-self.recent_pauses:], default=0.0)
-        projected = self.elapsed_min() + epoch_min + 2 * pause_min
-        if projected > self.limit_min:
+        spent_min = self.elapsed_min()
+        if spent_min + epoch_min + 2 * pause_min > self.limit_min:
             self.model.stop_training = True
             self.stopped_epoch = epoch
             if self.verbose:
-                print(f"\nEpoch {epoch + 1}: {self.elapsed_min():.1f} of {self.limit_min:g} "
+                print(f"\nEpoch {epoch + 1}: {spent_min:.1f} of {self.limit_min:g} "
                       f"minutes spent; another epoch would end after the budget, so training "
                       f"stops here")
         if logs is not None and self.drop_at is not None:
