@@ -8,10 +8,10 @@ import tensorflow as tf
 def gaussian_heatmaps(joints_xy, valid, size, sigma_px=1.0):
     """One 2D Gaussian per joint, peak 1, centred on the joint's sub-pixel location.
 
-    The Gaussian is separable, so the (K, H, W) maps are the outer products of a (K, H) and a
-    (K, W) profile: no loop over joints. Joints that are not ``valid`` (not annotated, or
-    outside the grid) get an all-zero map. Pixel centres sit at integer coordinates
-    (``hg_keras.data.transforms``).
+    The Gaussian is separable, so the (H, W, K) maps are products of a (H, K) and a (W, K)
+    profile, broadcast against each other in one multiplication: no loop over joints and no
+    transpose. Joints that are not ``valid`` (not annotated, or outside the grid) get an
+    all-zero map. Pixel centres sit at integer coordinates (``hg_keras.data.transforms``).
 
     Args:
         joints_xy: (K, 2) float, joint positions (x, y) in heatmap pixels; leading batch
@@ -34,10 +34,10 @@ def gaussian_heatmaps(joints_xy, valid, size, sigma_px=1.0):
     # Missing joints may carry NaN coordinates; keep them out of the arithmetic.
     joints_xy = tf.where(valid[..., None], joints_xy, tf.zeros_like(joints_xy))
     inv_two_var = 0.5 / tf.square(tf.cast(sigma_px, tf.float32))
-    xs = tf.range(width, dtype=tf.float32)
-    ys = tf.range(height, dtype=tf.float32)
-    # Separable: (..., K, W) and (..., K, H) profiles, then their outer product.
-    profile_x = tf.exp(-tf.square(xs - joints_xy[..., 0:1]) * inv_two_var)
-    profile_y = tf.exp(-tf.square(ys - joints_xy[..., 1:2]) * inv_two_var)
-    profile_y = profile_y * tf.cast(valid, tf.float32)[..., None]
-    return tf.einsum("...kh,...kw->...hwk", profile_y, profile_x)
+    xs = tf.range(width, dtype=tf.float32)[:, None]
+    ys = tf.range(height, dtype=tf.float32)[:, None]
+    # (..., W, K) and (..., H, K) profiles; the product broadcasts to (..., H, W, K).
+    profile_x = tf.exp(-tf.square(xs - joints_xy[..., None, :, 0]) * inv_two_var)
+    profile_y = tf.exp(-tf.square(ys - joints_xy[..., None, :, 1]) * inv_two_var)
+    profile_y = profile_y * tf.cast(valid, tf.float32)[..., None, :]
+    return profile_y[..., :, None, :] * profile_x[..., None, :, :]

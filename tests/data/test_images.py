@@ -6,9 +6,12 @@ import pytest
 import tensorflow as tf
 
 from hg_keras.data.images import (
+    MIN_PADDED_REGION_BYTES,
+    _padded_to_power_of_two,
     choose_reduction_ratio,
     decode_region,
     encoded_image_is_complete,
+    warp_region,
 )
 from hg_keras.data.transforms import crop_matrix, warp_image
 
@@ -137,3 +140,54 @@ def test_truncated_and_foreign_files_are_recognised_before_decoding(tmp_path):
     }
     for name, (contents, expected) in cases.items():
         assert bool(encoded_image_is_complete(tf.constant(contents))) == expected, name
+
+
+def _projective_transform_v3(region, region_to_output, size):
+    """The core TF op the compiled warp replaces, on the same uint8 pixels."""
+    inverse = np.linalg.inv(region_to_output)
+    inverse /= inverse[2, 2]
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=region[None], transforms=inverse.reshape(9)[:8][None].astype(np.float32),
+        output_shape=list(size), fill_value=0.0, interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )[0]
+    return warped.numpy().astype(np.float32) / 255.0
+
+
+def test_compiled_warp_matches_image_projective_transform_within_one_level():
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        height, width = (int(v) for v in rng.integers(60, 300, 2))
+        region = rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
+        theta = np.radians(rng.uniform(-45.0, 45.0))
+        zoom, mirror = rng.uniform(0.8, 3.0), rng.choice([-1.0, 1.0])
+        linear = zoom * np.array([[mirror * np.cos(theta), mirror * np.sin(theta)],
+                                  [-np.sin(theta), np.cos(theta)]])
+        # The region's centre (give or take 20 px) lands on the output's centre.
+        centre = np.array([width, height]) / 2 + rng.uniform(-20, 20, 2)
+        offset = np.array([36.0, 24.0]) - linear @ centre
+        matrix = np.array([[*linear[0], offset[0]], [*linear[1], offset[1]], [0, 0, 1.0]])
+        ours = warp_region(tf.constant(region), tf.constant(matrix, tf.float32), (48, 72))
+        reference = _projective_transform_v3(region, matrix, (48, 72))
+        assert ours.shape == (48, 72, 3)
+        levels = np.round(ours.numpy() * 255) - np.round(reference * 255)
+        assert np.abs(levels).max() <= 1
+        assert np.mean(levels != 0) < 0.01
+        assert np.mean(reference > 0) > 0.5  # most of the crop sees the region
+
+
+def test_compiled_warp_fades_to_black_over_the_last_pixel_at_the_border():
+    region = tf.fill((10, 10, 3), tf.constant(255, tf.uint8))
+    half_pixel_right = np.array([[1.0, 0, 0.5], [0, 1.0, 0], [0, 0, 1.0]], np.float32)
+    crop = warp_region(region, half_pixel_right, (4, 12)).numpy()[0, :, 0]
+    # Output column c samples region column c - 0.5: half of column 9, half black beyond.
+    np.testing.assert_allclose(crop[:10], [127 / 255] + [1.0] * 9, atol=1e-6)
+    np.testing.assert_allclose(crop[10:], [127 / 255, 0.0], atol=1e-6)
+
+
+def test_regions_are_padded_to_a_few_size_classes():
+    lengths = {
+        int(tf.size(_padded_to_power_of_two(tf.zeros([count], tf.uint8))))
+        for count in (1, 3000, 4096, 4097, 100_000, 131_072, 131_073, 2_764_800)
+    }
+    assert lengths == {MIN_PADDED_REGION_BYTES, 8192, 131_072, 262_144, 4_194_304}
