@@ -225,6 +225,68 @@ class ReferenceLoader:
             yield np.stack([s[0] for s in samples]), np.stack([s[1] for s in samples])
 
 
+def projective_transform_warp(region, region_to_output, size):
+    """The crop warp before the compiled kernel: ``ImageProjectiveTransformV3`` on uint8.
+
+    Same arguments and result as ``hg_keras.data.images.warp_region``; kept as the reference
+    that the compiled warp is timed and tested against.
+    """
+    import tensorflow as tf
+
+    output_to_region = tf.linalg.inv(tf.cast(region_to_output, tf.float32))
+    output_to_region = output_to_region / output_to_region[2, 2]
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.convert_to_tensor(region)[None],
+        transforms=tf.reshape(output_to_region, (9,))[:8][None, :],
+        output_shape=tf.constant(size, tf.int32),
+        fill_value=tf.constant(0.0),
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )[0]
+    return tf.cast(warped, tf.float32) * (1.0 / 255.0)
+
+
+def benchmark_crop_warp(region_hw=(400, 380), input_size=256, repeats=50, seed=0):
+    """Milliseconds of one augmented crop's warp: compiled kernel, the op it replaced, cv2.
+
+    One uint8 region (a decoded person region's typical size) is warped into an
+    ``input_size`` crop, rotated 20 degrees, by ``warp_region`` (XLA), by
+    ``projective_transform_warp`` (``ImageProjectiveTransformV3``, the warp before it) and by
+    ``cv2.warpAffine`` (what the reference loader uses), timed side by side.
+
+    Returns:
+        dict with ``compiled_ms``, ``projective_transform_ms``, ``cv2_ms`` (medians), the
+        ``speedup`` of the compiled warp over the op, and the settings.
+    """
+    import tensorflow as tf
+
+    from hg_keras.benchmarks.timing import time_side_by_side
+    from hg_keras.data.images import warp_region
+
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (*region_hw, 3)).astype(np.uint8)
+    centre = (region_hw[1] / 2.0, region_hw[0] / 2.0)
+    matrix = reference_crop_matrix(centre, max(region_hw) / 1.3 / BOX_PIXELS_PER_SCALE,
+                                   input_size, rotation_deg=20.0)
+    region, to_crop = tf.constant(pixels), tf.constant(matrix, tf.float32)
+    size = (input_size, input_size)
+    compiled = tf.function(lambda: warp_region(region, to_crop, size))
+    projective = tf.function(lambda: projective_transform_warp(region, to_crop, size))
+    timings = time_side_by_side(
+        {
+            "compiled": lambda: compiled().numpy(),
+            "projective_transform": lambda: projective().numpy(),
+            "cv2": lambda: cv2.warpAffine(pixels, matrix[:2], size, flags=cv2.INTER_LINEAR),
+        },
+        repeats=repeats,
+        warmup=3,
+    )
+    result = {f"{name}_ms": 1e3 * t.median_s for name, t in timings.items()}
+    result["speedup"] = result["projective_transform_ms"] / result["compiled_ms"]
+    result.update(region_hw=tuple(region_hw), input_size=input_size, repeats=repeats)
+    return result
+
+
 def write_benchmark_images(
     folder, num_images, image_size=(720, 1280), seed=0, noise_std=6.0
 ):
@@ -376,7 +438,8 @@ def benchmark_pipeline(
         dict with ``pipeline_samples_per_s`` / ``_per_cpu_s``, ``reference_samples_per_s``
         / ``_per_cpu_s`` (port style), ``lean_reference_samples_per_s`` / ``_per_cpu_s``,
         ``ratio`` (pipeline / port reference, wall clock), ``ratio_per_core`` (per CPU
-        second), ``ratio_per_core_lean`` (against the lean loader), plus the settings.
+        second), ``ratio_per_core_lean`` (against the lean loader), ``crop_warp``
+        (``benchmark_crop_warp``: the crop's warp alone, before and after), plus the settings.
 
     Example:
         >>> result = benchmark_pipeline(quick=True)                     # doctest: +SKIP
@@ -405,6 +468,7 @@ def benchmark_pipeline(
                     _reference_rate(records, config, batch_size, seed, style)
                 )
     best = {name: np.max(np.array(values), axis=0) for name, values in rates.items()}
+    warp = benchmark_crop_warp(input_size=input_size, repeats=5 if quick else 50)
     threads = num_threads if num_threads is not None else (os.cpu_count() or 1)
     return {
         "pipeline_samples_per_s": float(best["pipeline"][0]),
@@ -424,4 +488,5 @@ def benchmark_pipeline(
         "batch_size": batch_size,
         "rounds": rounds,
         "noise_std": noise_std,
+        "crop_warp": warp,
     }

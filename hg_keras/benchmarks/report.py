@@ -309,7 +309,30 @@ def _pipeline_section(results: dict) -> str:
         "Per core = samples per CPU-second of the process."),
         "",
         table(["loader", "samples/s", "samples per CPU-second"], body),
+        *_crop_warp_lines(data.get("crop_warp")),
     ])
+
+
+def _crop_warp_lines(warp: dict | None) -> list[str]:
+    """The crop warp alone, before (the TF op) and after (the compiled kernel), and cv2."""
+    if not warp:
+        return []
+    height, width = warp["region_hw"]
+    side = warp["input_size"]
+    return [
+        "",
+        (f"The crop's warp alone ({width}x{height} uint8 region into a {side}x{side} crop, "
+         f"rotated; median of {warp['repeats']} interleaved calls), before and after the "
+         "pipeline moved from `ImageProjectiveTransformV3` to its XLA-compiled bilinear "
+         "kernel (`hg_keras.data.images.warp_region`):"),
+        "",
+        table(["warp", "ms per crop"], [
+            ["ImageProjectiveTransformV3 (before)", f"{warp['projective_transform_ms']:.3f}"],
+            ["XLA-compiled bilinear kernel (after)", f"{warp['compiled_ms']:.3f}"],
+            ["cv2.warpAffine (the reference loader's)", f"{warp['cv2_ms']:.3f}"],
+            ["speed-up, after / before", f"{warp['speedup']:.2f}x"],
+        ]),
+    ]
 
 
 def _onednn_section(results: dict) -> str:

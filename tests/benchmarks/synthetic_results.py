@@ -83,5 +83,8 @@ def results(pipeline_ratio_per_core=2.5, training_ratio=0.75, cores=2, load=(0.5
             "reference_samples_per_cpu_s": 10.0, "ratio_per_core": pipeline_ratio_per_core,
             "num_threads": cores, "cpu_count": cores, "num_samples": 512,
             "image_size": (720, 1280), "input_size": 256, "batch_size": 32,
+            "crop_warp": {"compiled_ms": 0.4, "projective_transform_ms": 2.0, "cv2_ms": 0.5,
+                          "speedup": 5.0, "region_hw": (400, 380), "input_size": 256,
+                          "repeats": 50},
         },
     }

@@ -65,6 +65,8 @@ def test_targets_training_pipeline_and_quantization_sections_are_rendered():
     assert table_rows(training, "Keras train_on_batch |")[0].endswith("| 0.75x | 30 s |")
     pipeline = section(text, "## Input pipeline")
     assert "| ratio | 2.50x | 2.50x |" in pipeline
+    assert "| ImageProjectiveTransformV3 (before) | 2.000 |" in pipeline
+    assert "| speed-up, after / before | 5.00x |" in pipeline
     quantization = section(text, "## Quantization error")
     assert "| 8 | int8 | 26.0 MB (fp32 102.0 MB) | 0.250 | 1.5 | 50% | 8 |" in quantization
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from hg_keras.benchmarks.pipeline_reference import projective_transform_warp
 from hg_keras.data.images import (
     MIN_PADDED_REGION_BYTES,
     _padded_to_power_of_two,
@@ -142,18 +143,6 @@ def test_truncated_and_foreign_files_are_recognised_before_decoding(tmp_path):
         assert bool(encoded_image_is_complete(tf.constant(contents))) == expected, name
 
 
-def _projective_transform_v3(region, region_to_output, size):
-    """The core TF op the compiled warp replaces, on the same uint8 pixels."""
-    inverse = np.linalg.inv(region_to_output)
-    inverse /= inverse[2, 2]
-    warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=region[None], transforms=inverse.reshape(9)[:8][None].astype(np.float32),
-        output_shape=list(size), fill_value=0.0, interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )[0]
-    return warped.numpy().astype(np.float32) / 255.0
-
-
 def test_compiled_warp_matches_image_projective_transform_within_one_level():
     rng = np.random.default_rng(0)
     for _ in range(12):
@@ -168,7 +157,7 @@ def test_compiled_warp_matches_image_projective_transform_within_one_level():
         offset = np.array([36.0, 24.0]) - linear @ centre
         matrix = np.array([[*linear[0], offset[0]], [*linear[1], offset[1]], [0, 0, 1.0]])
         ours = warp_region(tf.constant(region), tf.constant(matrix, tf.float32), (48, 72))
-        reference = _projective_transform_v3(region, matrix, (48, 72))
+        reference = projective_transform_warp(region, matrix, (48, 72)).numpy()
         assert ours.shape == (48, 72, 3)
         levels = np.round(ours.numpy() * 255) - np.round(reference * 255)
         assert np.abs(levels).max() <= 1

@@ -70,4 +70,7 @@ def test_benchmark_reports_both_rates_and_their_ratio(tmp_path):
         assert result[f"{key}_samples_per_cpu_s"] > 0
     ratio = result["pipeline_samples_per_cpu_s"] / result["reference_samples_per_cpu_s"]
     assert result["ratio_per_core"] == ratio
+    warp = result["crop_warp"]
+    assert warp["speedup"] == warp["projective_transform_ms"] / warp["compiled_ms"]
+    assert min(warp["compiled_ms"], warp["projective_transform_ms"], warp["cv2_ms"]) > 0
     assert list(tmp_path.iterdir()) == []  # the images are removed afterwards

@@ -182,6 +182,7 @@ def _free_ports(count):
 @pytest.mark.xfail(
     strict=True,
     reason="Keras 3 fit under MultiWorkerMirroredStrategy fails converting a PerReplica batch "
+    "before the first step and, past that, averaging the scalar step logs along axis 0 "
     "(keras-team/keras#20585, tensorflow/tensorflow#72388); strict, so a fixed Keras shows up",
 )
 def test_two_worker_multiworker_run_finishes_one_epoch(tmp_path, data_root):
