@@ -24,7 +24,9 @@ def test_keras_profile_finds_the_convolutions_of_a_forward_pass():
                                     input_shape=(64, 64, 3))
     rows = keras_op_profile(model, [[[[0.5] * 3] * 64] * 64], calls=1, top=50)
     ops = {row["op"] for row in rows}
-    assert ops & {"Conv2D", "_FusedConv2D"}
-    assert "MaxPool" in ops
+    # Eigen's kernels (Conv2D, _FusedConv2D, MaxPool) or, where TensorFlow turns oneDNN on,
+    # its own (_MklNativeFusedConv2D, _MklNativeMaxPool, ...).
+    assert any(op.endswith("Conv2D") for op in ops), ops
+    assert any(op.endswith("MaxPool") for op in ops), ops
     assert sum(row["share"] for row in rows) == pytest.approx(1.0)
     assert all(" " not in op and "::" not in op for op in ops)
