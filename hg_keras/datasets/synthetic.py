@@ -26,6 +26,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -421,7 +422,7 @@ def _valid_indices(num_images, seed, fraction) -> set:
 
 
 def generate(out_dir, num_images: int, seed: int = 0, config: SyntheticConfig | None = None,
-             progress: bool = False) -> pd.DataFrame:
+             progress: bool = False, label=None) -> pd.DataFrame:
     """Render ``num_images`` images into ``out_dir/images`` and write ``annotations.jsonl``.
 
     Image ``i`` depends only on ``(seed, i)``, so results are identical across runs.
@@ -432,9 +433,11 @@ def generate(out_dir, num_images: int, seed: int = 0, config: SyntheticConfig | 
         seed: random seed.
         config: image parameters (default ``SyntheticConfig()``).
         progress: show a tqdm progress bar.
+        label: folder named by the progress bar (default ``out_dir``).
 
     Returns:
-        the records (absolute image paths), also written to ``out_dir/annotations.jsonl``.
+        the records (absolute image paths), also written to ``out_dir/annotations.jsonl``
+        (with image paths relative to it, so the folder can be moved).
 
     Example:
         >>> records = generate("/tmp/synth", num_images=20, seed=0)   # doctest: +SKIP
@@ -452,7 +455,8 @@ def generate(out_dir, num_images: int, seed: int = 0, config: SyntheticConfig | 
     if progress:
         from tqdm.auto import tqdm
 
-        indices = tqdm(indices, desc=f"synthetic images -> {out_dir}", unit="img")
+        label = out_dir if label is None else label
+        indices = tqdm(indices, desc=f"synthetic images -> {label}", unit="img")
     rows = []
     params = [cv2.IMWRITE_JPEG_QUALITY, int(config.jpeg_quality)]
     for i in indices:
@@ -517,12 +521,38 @@ def _cache_complete(root: Path, expected: dict) -> bool:
     return all((image_dir / f"{i:06d}.jpg").is_file() for i in range(expected["num_images"]))
 
 
+def _publish(staging: Path, root: Path, expected: dict) -> None:
+    """Move the finished dataset folder ``staging`` to ``root`` in one rename.
+
+    A stale or incomplete ``root`` is moved aside first and deleted. When another process
+    published the same dataset meanwhile, its copy is kept and ``staging`` is left to the
+    caller to delete.
+    """
+    if root.exists():
+        if _cache_complete(root, expected):
+            return
+        stale = Path(tempfile.mkdtemp(prefix=f".{root.name}.stale-", dir=root.parent))
+        try:
+            os.rename(root, stale / root.name)
+        except FileNotFoundError:
+            pass  # another process moved it first
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        os.rename(staging, root)
+    except OSError:
+        if not _cache_complete(root, expected):
+            raise
+
+
 def ensure(root="datasets/synthetic", num_images: int = 5000, seed: int = 0,
            config: SyntheticConfig | None = None, progress: bool = True) -> Path:
     """Generate the synthetic dataset once and reuse it afterwards.
 
     The folder holds a ``manifest.json`` with the generator version and parameters; when it
-    is missing, differs, or images are missing, the folder is regenerated from scratch.
+    is missing, differs, or images are missing, the dataset is generated anew. It is
+    generated in a hidden folder beside ``root`` and renamed into place when complete, so
+    ``root`` never holds a partial dataset, even while several processes (the workers of a
+    multi-worker run on one host, say) ask for it at the same time.
 
     Args:
         root: dataset folder.
@@ -542,10 +572,12 @@ def ensure(root="datasets/synthetic", num_images: int = 5000, seed: int = 0,
     expected = _manifest(num_images, seed, config)
     if _cache_complete(root, expected):
         return root
-    if (root / "images").exists():
-        shutil.rmtree(root / "images")
-    for name in (MANIFEST_FILE, ANNOTATIONS_FILE):
-        (root / name).unlink(missing_ok=True)
-    generate(root, num_images, seed, config, progress=progress)
-    (root / MANIFEST_FILE).write_text(json.dumps(expected, indent=1))
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    try:
+        generate(staging, num_images, seed, config, progress=progress, label=root)
+        (staging / MANIFEST_FILE).write_text(json.dumps(expected, indent=1))
+        _publish(staging, root, expected)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return root

@@ -1,6 +1,9 @@
 """The synthetic dataset: records, splits, determinism, cache and crop geometry."""
 
 import json
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import cv2
@@ -118,6 +121,37 @@ def test_ensure_reuses_the_cache_and_regenerates_when_incomplete(tmp_path):
     assert (root / "images" / "000002.jpg").is_file()
     synthetic.ensure(root, num_images=2, seed=0, progress=False)
     assert sorted(p.name for p in (root / "images").iterdir()) == ["000000.jpg", "000001.jpg"]
+
+
+def test_ensure_never_shows_a_partial_dataset_and_serves_concurrent_callers(tmp_path):
+    root = tmp_path / "synth"
+    seen_partial = []
+
+    def watch():
+        while not done.is_set():
+            if (root / "images").exists() and not (root / "manifest.json").exists():
+                seen_partial.append(sorted(p.name for p in root.iterdir()))
+
+    done = threading.Event()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        script = ("import sys; from hg_keras.datasets import synthetic; "
+                  "root = synthetic.ensure(sys.argv[1], num_images=60, seed=1, progress=False); "
+                  "print(len(synthetic.load(root, split=['train', 'valid'])))")
+        callers = [subprocess.Popen([sys.executable, "-c", script, str(root)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for _ in range(3)]
+        outputs = [caller.communicate(timeout=300) for caller in callers]
+    finally:
+        done.set()
+        watcher.join()
+    for caller, (stdout, stderr) in zip(callers, outputs):
+        assert caller.returncode == 0, stderr[-2000:]
+        assert stdout.strip() == "60"
+    assert seen_partial == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synth"]  # no staging folder left
+    assert len(list((root / "images").iterdir())) == 60
 
 
 def test_synthetic_info_uses_mpii_joints_and_pckh():
