@@ -23,6 +23,7 @@ __all__ = [
     "SaveModelAtomically",
     "TimeBudget",
     "TrainConfig",
+    "fit_context",
     "step_schedule",
     "train",
 ]
@@ -33,3 +34,16 @@ def train(config, **kwargs):
     from hg_keras.training.trainer import train as _train
 
     return _train(config, **kwargs)
+
+
+def fit_context(model, strategy):
+    """Context for ``model.fit`` under any strategy, ``MultiWorkerMirroredStrategy`` included
+    (see ``hg_keras.training.trainer.fit_context``).
+
+    Example:
+        >>> with fit_context(model, strategy):                     # doctest: +SKIP
+        ...     model.fit(train, epochs=1)
+    """
+    from hg_keras.training.trainer import fit_context as _fit_context
+
+    return _fit_context(model, strategy)

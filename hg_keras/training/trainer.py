@@ -11,6 +11,7 @@ finished epoch with the optimizer state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -68,6 +69,48 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+@contextlib.contextmanager
+def fit_context(model: keras.Model, strategy: tf.distribute.Strategy):
+    """Where ``model.fit`` runs: as is, or, under ``MultiWorkerMirroredStrategy``, around the
+    two reductions that fail in Keras 3's ``fit`` across workers (keras-team/keras#20585).
+
+    1. Before the first step ``fit`` reduces one distributed batch to a plain one, to build
+       the model symbolically; across workers that reduction fails. A model made in a
+       strategy's scope remembers the strategy and always takes that path; with the memory
+       cleared, Keras asks ``tf.distribute.get_strategy()``, which inside the strategy's
+       scope is the same strategy, and skips the reduction (model and optimizer are built).
+    2. Each step averages its logs over the workers along axis 0, which scalar losses do
+       not have; the step returns them as one-element vectors instead, which that average
+       turns back into scalars: the logged loss is the mean over the workers.
+
+    Training itself is Keras' own: each worker takes its share of every global batch and the
+    gradients are all-reduced, so all workers keep the same weights. Everything is restored
+    when ``fit`` returns.
+
+    Example:
+        >>> with fit_context(model, strategy):                     # doctest: +SKIP
+        ...     model.fit(train, epochs=1)
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        yield
+        return
+    remembered = model._distribute_strategy
+    keras_train_step = model.train_step
+
+    def train_step(data):
+        return {name: keras.ops.reshape(value, (1,))
+                for name, value in keras_train_step(data).items()}
+
+    model._distribute_strategy = None
+    model.train_step = train_step
+    try:
+        with strategy.scope():
+            yield
+    finally:
+        model._distribute_strategy = remembered
+        del model.train_step
 
 
 def pipeline_config(config: TrainConfig, training: bool) -> PipelineConfig:
@@ -220,7 +263,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
 
     Returns:
         dict with ``run_dir``, ``epochs`` finished, the final and best validation metric,
-        ``seconds`` spent by this call, ``minutes_trained`` over all sessions of the run, and
+        ``seconds`` spent by this call, ``minutes_trained`` over all sessions of the run,
+        ``replicas`` (the strategy's replicas in sync, all workers counted) and
         ``stopped_by_time_limit`` (the budget) when ``time_limit_min`` ended it.
 
     Example:
@@ -317,15 +361,16 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
     elif budget_spent:
         log.info("%s: the %g-minute budget was spent already", run_dir, config.time_limit_min)
     else:
-        model.fit(
-            train_data,
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,  # the pipeline shuffles; Keras would warn that it cannot
-        )
+        with fit_context(model, strategy):
+            model.fit(
+                train_data,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,  # the pipeline shuffles; Keras would warn that it cannot
+            )
     frame = pd.read_csv(run_dir / "history.csv")
     plot_training_curve(frame, run_dir / "training_curve.png", monitor)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
@@ -339,6 +384,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False,
         "seconds": round(time.time() - started, 1),
         "minutes_trained": float(frame["elapsed_min"].iloc[-1])
         if "elapsed_min" in frame and len(frame) else 0.0,
+        "replicas": replicas,
     }
     if budget is not None and (budget.stopped_epoch is not None or budget_spent):
         summary["stopped_by_time_limit"] = config.time_limit_min
