@@ -233,16 +233,9 @@ def projective_transform_warp(region, region_to_output, size):
     """
     import tensorflow as tf
 
-    output_to_region = tf.linalg.inv(tf.cast(region_to_output, tf.float32))
-    output_to_region = output_to_region / output_to_region[2, 2]
-    warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.convert_to_tensor(region)[None],
-        transforms=tf.reshape(output_to_region, (9,))[:8][None, :],
-        output_shape=tf.constant(size, tf.int32),
-        fill_value=tf.constant(0.0),
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )[0]
+    from hg_keras.data.transforms import warp_image
+
+    warped = warp_image(region, region_to_output, size, dtype=tf.uint8)
     return tf.cast(warped, tf.float32) * (1.0 / 255.0)
 
 

@@ -122,23 +122,30 @@ def apply_matrix_np(matrix, points_xy) -> np.ndarray:
     return points_xy @ matrix[:2, :2].T + matrix[:2, 2]
 
 
-def warp_image(image, matrix, output_size, fill_value=0.0):
+def warp_image(image, matrix, output_size, fill_value=0.0, dtype=tf.float32):
     """Warp an image with the image→output ``matrix`` (bilinear, constant fill).
 
     Args:
-        image: (H, W, C) float32 tensor.
+        image: (H, W, C) tensor.
         matrix: (3, 3) image→output matrix from ``crop_matrix``.
         output_size: (height, width) of the result.
         fill_value: value outside the image.
+        dtype: the image is warped in this dtype (``tf.uint8``: interpolated values are cut
+            to whole levels).
 
     Returns:
-        (height, width, C) float32 tensor.
+        (height, width, C) tensor of ``dtype``.
+
+    Example:
+        >>> image = tf.ones((8, 8, 3))
+        >>> warp_image(image, crop_matrix([3.5, 3.5], 0.04, (4, 4)), (4, 4)).shape.as_list()
+        [4, 4, 3]
     """
     inverse = tf.linalg.inv(tf.cast(matrix, tf.float32))
     inverse = inverse / inverse[2, 2]
     transform = tf.reshape(inverse, (9,))[:8][None, :]
     warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.cast(image, tf.float32)[None],
+        images=tf.cast(image, dtype)[None],
         transforms=transform,
         output_shape=tf.constant(output_size, tf.int32),
         fill_value=tf.cast(fill_value, tf.float32),
