@@ -5,7 +5,9 @@ functional graph. Names follow the paper's parts so that weight import and inspe
 plain name maps (see ``hg_keras.weights``).
 
 Batch normalisation uses ``epsilon=1e-5`` and ``momentum=0.9``, the PyTorch defaults of the
-paper's official port, so that imported weights reproduce its outputs exactly.
+paper's official port, so that imported weights reproduce its outputs exactly; its layers are
+``FusedBatchNormalization`` (Keras's BatchNormalization with TensorFlow's fused training
+kernel, see ``hg_keras.model.batch_norm``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from hg_keras.model.batch_norm import FusedBatchNormalization
+
 BATCH_NORM_EPSILON = 1e-5
 BATCH_NORM_MOMENTUM = 0.9
 
 
-def batch_norm(name: str) -> layers.BatchNormalization:
+def batch_norm(name: str) -> FusedBatchNormalization:
     """A BatchNormalization layer with the reference implementation's constants."""
-    return layers.BatchNormalization(
+    return FusedBatchNormalization(
         epsilon=BATCH_NORM_EPSILON, momentum=BATCH_NORM_MOMENTUM, name=name
     )
 
