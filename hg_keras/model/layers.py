@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from hg_keras.model.batch_norm import FusedBatchNormalization
+from hg_keras.model.upsampling import NearestUpsampling2D
 
 BATCH_NORM_EPSILON = 1e-5
 BATCH_NORM_MOMENTUM = 0.9
@@ -130,7 +131,7 @@ def hourglass(x, depth: int, num_features: int, num_residuals: int, name: str, l
     else:
         lower = residual_sequence(lower, num_features, num_residuals, name=f"{name}_bottom")
     lower = residual_sequence(lower, num_features, num_residuals, name=f"{name}_up{level}")
-    lower = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample{level}")(lower)
+    lower = NearestUpsampling2D(2, name=f"{name}_upsample{level}")(lower)
     merged = layers.Add(name=f"{name}_add{level}")([upper, lower])
     if taps is not None:
         taps[level] = merged
