@@ -8,7 +8,13 @@ Example:
     (16, 2)
 """
 
-from hg_keras.export.bn_folding import ChannelAffine, fold_batch_norm, foldable_pairs
+from hg_keras.export.bn_folding import (
+    ChannelAffine,
+    ChannelShift,
+    fold_batch_norm,
+    foldable_pairs,
+    shift_through_relu_pairs,
+)
 from hg_keras.export.cropping import (
     BOX_SCALE_PADDING,
     box_center_scale,
@@ -46,6 +52,7 @@ __all__ = [
     "SERVING_DEFAULT",
     "WITH_BOX",
     "ChannelAffine",
+    "ChannelShift",
     "PosePrediction",
     "PosePredictor",
     "PoseServingModule",
@@ -61,6 +68,7 @@ __all__ = [
     "fold_batch_norm",
     "foldable_pairs",
     "keypoint_agreement",
+    "shift_through_relu_pairs",
     "next_version",
     "read_image",
     "to_rgb_float_np",

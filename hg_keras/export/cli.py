@@ -36,7 +36,7 @@ def load_keras_model(weights):
     """Load a ``.keras`` file in safe mode (no pickle, no arbitrary code)."""
     import keras
 
-    import hg_keras.export.bn_folding  # noqa: F401  (registers ChannelAffine)
+    import hg_keras.export.bn_folding  # noqa: F401  (registers ChannelAffine, ChannelShift)
 
     path = Path(weights)
     if not path.is_file():

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from hg_keras.export.bn_folding import ChannelAffine  # noqa: F401  (registers the layer)
+from hg_keras.export.bn_folding import ChannelAffine  # noqa: F401  (registers the layers)
 from hg_keras.export.cropping import crop_person, decode_image_bytes, to_rgb_float_np
 from hg_keras.export.inference import keypoints_from_crops
 from hg_keras.export.saved_model import (

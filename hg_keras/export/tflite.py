@@ -4,8 +4,8 @@ The converter reads the SavedModel's ``heatmaps`` signature (crops in, every sta
 heatmaps out): decoding JPEG/PNG and the crop are left to the app, which usually has the
 camera frame as pixels already. The BatchNorm layers are folded before export, so the
 TFLite graphs hold only convolutions, ReLU, pooling, adds, the concatenations and reshapes
-of the nearest upsampling (``NearestUpsampling2D``), and one multiply and add per residual
-for the BN that cannot be folded: every op runs in the XNNPACK delegate.
+of the nearest upsampling (``NearestUpsampling2D``), and one add per residual for the BN
+whose scale moved through a ReLU: every op runs in the XNNPACK delegate.
 
 Quantization (``quantize``):
 
