@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hg_keras.benchmarks import inference
+from hg_keras.benchmarks import inference, training
 from hg_keras.benchmarks.targets import evaluate_targets
 
 #: Results file of ``scripts/benchmark_gpu.py``, looked for beside the CPU report.
@@ -285,7 +285,22 @@ def _training_section(results: dict) -> str:
         "",
         table(["path", "ms per step", "fastest", "images/s", "vs PyTorch", "first step"],
               body),
+        *_fused_batch_norm_lines(data["rows"]),
     ])
+
+
+def _fused_batch_norm_lines(rows: list[dict]) -> list[str]:
+    medians = {r["path"]: r["median_s"] for r in rows}
+    before, after = medians.get(training.KERAS_PLAIN_BN), medians.get(training.KERAS)
+    if before is None or after is None:
+        return []
+    return [
+        "",
+        (f"Before and after the fused BatchNorm training kernel (`FusedBatchNormalization`, "
+         f"the model's BatchNorm layers): {_ms(before)} ms per step with "
+         f"`keras.layers.BatchNormalization`, {_ms(after)} ms with the fused kernel, "
+         f"{before / after:.2f}x."),
+    ]
 
 
 def _pipeline_section(results: dict) -> str:

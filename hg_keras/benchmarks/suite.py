@@ -193,8 +193,10 @@ def run_benchmarks(config: BenchmarkConfig = BenchmarkConfig(), log=print) -> di
         settings = training_settings(config)
         reference = torch_available()
         log(f"training: {settings.num_stacks} stack(s), batch {settings.batch_size}")
-        # A quick run leaves out the XLA step: compiling it is most of a smoke test's time.
-        rows = benchmark_training(settings, xla=not config.quick, torch_reference=reference)
+        # A quick run leaves out the XLA step (compiling it is most of a smoke test's time)
+        # and the step with Keras's own BatchNormalization.
+        rows = benchmark_training(settings, xla=not config.quick, torch_reference=reference,
+                                  keras_batch_norm=not config.quick)
         if config.onednn_training_child:
             flipped = not results["onednn"]
             log(f"training: in a child process with oneDNN {'on' if flipped else 'off'}")

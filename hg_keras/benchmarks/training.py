@@ -2,7 +2,9 @@
 
 Both sides start from the same weights (``paired_models``), use RMSprop (lr 2.5e-4, the
 paper's) and the MSE of every stack's heatmaps against the same target, and take a fixed
-batch already in memory, so the input pipeline is not part of the step.
+batch already in memory, so the input pipeline is not part of the step. Optionally the
+same network with ``keras.layers.BatchNormalization`` instead of the model's
+``FusedBatchNormalization`` runs beside them: the step before the fused kernel.
 
 Example:
     >>> rows = benchmark_training(TrainingSettings(num_stacks=1, num_features=32,
@@ -26,6 +28,7 @@ LEARNING_RATE = 2.5e-4
 
 KERAS = "Keras train_on_batch"
 KERAS_XLA = "Keras train_on_batch + XLA"
+KERAS_PLAIN_BN = "Keras train_on_batch, keras.layers.BatchNormalization"
 TORCH = "PyTorch reference step"
 
 
@@ -79,6 +82,26 @@ def keras_step(model, images, heatmaps, jit_compile: bool):
     return run
 
 
+def with_keras_batch_norm(model):
+    """A copy of ``model`` whose BatchNorm layers are plain ``keras.layers.BatchNormalization``.
+
+    Same configuration and weights; only the fused training kernel of
+    ``FusedBatchNormalization`` is gone.
+    """
+    import keras
+
+    from hg_keras.model.batch_norm import FusedBatchNormalization
+
+    def clone_layer(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            return keras.layers.BatchNormalization.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    plain = keras.models.clone_model(model, clone_function=clone_layer)
+    plain.set_weights(model.get_weights())
+    return plain
+
+
 def torch_step(net, images, heatmaps):
     """The port's step (``pytorch_reference.train_step``) on a fixed batch: returns a callable."""
     import torch
@@ -106,13 +129,15 @@ def training_batch(settings: TrainingSettings):
 
 
 def benchmark_training(settings: TrainingSettings = TrainingSettings(), xla: bool = True,
-                       torch_reference: bool = True) -> list[dict]:
+                       torch_reference: bool = True, keras_batch_norm: bool = False) -> list[dict]:
     """Seconds per training step of each path, measured side by side.
 
     Args:
         settings: sizes and repetitions.
         xla: include the XLA-compiled Keras step.
         torch_reference: include the PyTorch step (needs ``torch``).
+        keras_batch_norm: include the step of the same network with
+            ``keras.layers.BatchNormalization`` (``with_keras_batch_norm``).
 
     Returns:
         One dict per path: ``path``, ``median_s``, ``min_s``, ``runs``, ``warmup_s``
@@ -131,6 +156,10 @@ def benchmark_training(settings: TrainingSettings = TrainingSettings(), xla: boo
         )
         models[name] = model
         candidates[name] = keras_step(model, images, heatmaps, jit)
+        if keras_batch_norm and not jit:
+            candidates[KERAS_PLAIN_BN] = keras_step(
+                with_keras_batch_norm(model), images, heatmaps, jit_compile=False
+            )
     if torch_reference:
         candidates[TORCH] = torch_step(net, images, heatmaps)
     timings = time_side_by_side(candidates, repeats=settings.repeats, warmup=settings.warmup)

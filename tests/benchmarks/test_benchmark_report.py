@@ -101,3 +101,18 @@ def test_onednn_section_lists_each_child_and_the_ratio_of_medians():
     assert "| on | 2,000.0, 2,200.0 |" in lines
     assert "| on / off | 1.91x |" in lines
     assert any("TensorFlow's default on this CPU: **off**" in line for line in lines)
+
+
+def test_training_section_states_the_fused_batch_norm_before_and_after():
+    from hg_keras.benchmarks import training
+
+    data = results()
+    keras_row = data["training"]["rows"][0]
+    data["training"]["rows"].append(
+        {**keras_row, "path": training.KERAS_PLAIN_BN, "median_s": 2 * keras_row["median_s"],
+         "ratio_to_reference": 2 * keras_row["ratio_to_reference"]})
+    lines = section(render_report(data), "## Training step")
+    assert any("6,000.0 ms per step with `keras.layers.BatchNormalization`, 3,000.0 ms with the "
+               "fused kernel, 2.00x." in line for line in lines)
+    assert not any("fused kernel, " in line for line in section(render_report(results()),
+                                                                   "## Training step"))
