@@ -8,7 +8,6 @@ torch = pytest.importorskip("torch", reason="the PyTorch reference needs torch")
 from hg_keras.benchmarks.paired_models import paired_models
 from hg_keras.benchmarks.training import (
     KERAS,
-    KERAS_PLAIN_BN,
     TORCH,
     TrainingSettings,
     benchmark_training,
@@ -47,19 +46,20 @@ def test_rows_give_images_per_second_and_the_ratio_to_the_reference():
         assert (row["num_stacks"], row["batch_size"], row["runs"]) == (1, 2, 1)
 
 
-def test_the_plain_batch_norm_copy_has_keras_layers_and_the_same_loss():
+def test_the_plain_batch_norm_copy_has_keras_layers_and_the_same_training_outputs():
     import keras
 
     from hg_keras.model.batch_norm import FusedBatchNormalization
 
-    images, heatmaps = training_batch(SETTINGS)
+    images, _ = training_batch(SETTINGS)
     model, _ = paired_models(1, num_features=16, num_joints=4, input_size=64)
     plain = with_keras_batch_norm(model)
     norms = [layer for layer in plain.layers
              if isinstance(layer, keras.layers.BatchNormalization)]
     assert norms and not any(isinstance(layer, FusedBatchNormalization) for layer in norms)
-    losses = [float(np.asarray(keras_step(m, images, heatmaps, jit_compile=False)()))
-              for m in (model, plain)]
-    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
-    rows = benchmark_training(SETTINGS, xla=False, torch_reference=False, keras_batch_norm=True)
-    assert [row["path"] for row in rows] == [KERAS, KERAS_PLAIN_BN]
+    fused_out = np.asarray(model(images, training=True)[-1])
+    plain_out = np.asarray(plain(images, training=True)[-1])
+    assert np.abs(plain_out).max() > 0.1
+    np.testing.assert_allclose(fused_out, plain_out, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(model.get_layer(norms[0].name).moving_variance),
+                               np.asarray(norms[0].moving_variance), rtol=1e-5)
