@@ -10,7 +10,9 @@ images, interleaved (``time_side_by_side``). The paths:
 * the exported SavedModel's ``heatmaps`` signature (BN folded by the exporter);
 * TFLite fp32 / fp16 / int8 through ``tf.lite.Interpreter`` and, when installed, LiteRT's
   interpreter (``ai-edge-litert``), both with the XNNPACK delegate and ``num_threads``;
-  TFLite fp32 with the interpreter's default thread count is kept as the "before" row;
+  TFLite fp32 with the interpreter's default thread count is kept as the "before" row, and
+  for batches above one LiteRT fp32 also runs the batch one image per invoke
+  (``hg_keras.export.invoke_in_chunks``);
 * the PyTorch port's eager ``PoseNet`` under ``torch.inference_mode``.
 
 Example:
@@ -44,6 +46,7 @@ TFLITE_FP16 = "TFLite fp16"
 TFLITE_INT8 = "TFLite int8"
 LITERT_FP32 = "LiteRT fp32"
 LITERT_INT8 = "LiteRT int8"
+LITERT_FP32_PER_IMAGE = "LiteRT fp32, one image per invoke"
 TORCH = "PyTorch eager (reference)"
 
 #: Every path, in table order.
@@ -58,6 +61,7 @@ PATHS = (
     TFLITE_FP16,
     TFLITE_INT8,
     LITERT_FP32,
+    LITERT_FP32_PER_IMAGE,
     LITERT_INT8,
     TORCH,
 )
@@ -65,14 +69,19 @@ PATHS = (
 #: Paths that compute in int8 (their accuracy and arithmetic are not float32's).
 INTEGER_PATHS = (TFLITE_INT8, LITERT_INT8)
 
-#: TFLite paths: (quantization passed to ``convert_to_tflite``, interpreter, fixed threads).
+#: Paths that only differ from another path at batch sizes above one (not run at batch 1).
+BATCHED_ONLY_PATHS = (LITERT_FP32_PER_IMAGE,)
+
+#: TFLite paths: (quantization passed to ``convert_to_tflite``, interpreter, fixed threads,
+#: images per invoke: None for the whole batch at once, see ``invoke_in_chunks``).
 _TFLITE_PATHS = {
-    TFLITE_FP32_DEFAULT_THREADS: ("none", "tensorflow", False),
-    TFLITE_FP32: ("none", "tensorflow", True),
-    TFLITE_FP16: ("fp16", "tensorflow", True),
-    TFLITE_INT8: ("int8", "tensorflow", True),
-    LITERT_FP32: ("none", "litert", True),
-    LITERT_INT8: ("int8", "litert", True),
+    TFLITE_FP32_DEFAULT_THREADS: ("none", "tensorflow", False, None),
+    TFLITE_FP32: ("none", "tensorflow", True, None),
+    TFLITE_FP16: ("fp16", "tensorflow", True, None),
+    TFLITE_INT8: ("int8", "tensorflow", True, None),
+    LITERT_FP32: ("none", "litert", True, None),
+    LITERT_FP32_PER_IMAGE: ("none", "litert", True, 1),
+    LITERT_INT8: ("int8", "litert", True, None),
 }
 
 
@@ -230,9 +239,10 @@ def _make_runner(path, images, model, folded, exported, net, settings):
     if path == SAVED_MODEL:
         return runners.saved_model_runner(exported.saved_model_dir, images)
     if path in _TFLITE_PATHS:
-        quantize, interpreter, fixed_threads = _TFLITE_PATHS[path]
+        quantize, interpreter, fixed_threads, images_per_invoke = _TFLITE_PATHS[path]
         threads = settings.num_threads if fixed_threads else None
-        return runners.tflite_runner(exported.tflite[quantize], images, threads, interpreter)
+        return runners.tflite_runner(exported.tflite[quantize], images, threads, interpreter,
+                                     images_per_invoke=images_per_invoke)
     if path == TORCH:
         return runners.torch_runner(net, images)
     raise ValueError(f"path {path!r} is unknown; choose from {PATHS}")
@@ -297,6 +307,7 @@ def benchmark_inference(settings: InferenceSettings = InferenceSettings(),
                 candidates = {
                     path: _make_runner(path, images, model, folded, exported, net, settings)
                     for path in paths
+                    if batch_size > 1 or path not in BATCHED_ONLY_PATHS
                 }
                 log(f"inference: {num_stacks} stack(s), batch {batch_size}: timing "
                     f"{len(candidates)} paths x {settings.repeats}")

@@ -100,7 +100,8 @@ def tflite_interpreter(model_content: bytes, num_threads: int | None,
 
 
 def tflite_runner(model_content: bytes, images, num_threads: int | None,
-                  interpreter: str = "tensorflow", signature: str = "heatmaps"):
+                  interpreter: str = "tensorflow", signature: str = "heatmaps",
+                  images_per_invoke: int | None = None):
     """Run a converted heatmap model through its signature; float in, float out.
 
     For full-integer models the input is quantized once, outside the timed call, and the
@@ -112,11 +113,13 @@ def tflite_runner(model_content: bytes, images, num_threads: int | None,
         num_threads: interpreter threads (None: TFLite's default).
         interpreter: ``"tensorflow"`` or ``"litert"``.
         signature: signature key.
+        images_per_invoke: invoke at most this many images at a time
+            (``hg_keras.export.invoke_in_chunks``); None: the whole batch in one invoke.
 
     Returns:
         Callable returning a list of float32 numpy heatmaps in stack order.
     """
-    from hg_keras.export.tflite import dequantize, quantize
+    from hg_keras.export.tflite import dequantize, invoke_in_chunks, quantize
 
     engine = tflite_interpreter(model_content, num_threads, interpreter)
     runner = engine.get_signature_runner(signature)
@@ -126,7 +129,7 @@ def tflite_runner(model_content: bytes, images, num_threads: int | None,
     inputs = quantize(np.asarray(images, np.float32), input_details)
 
     def run():
-        outputs = runner(**{input_name: inputs})
+        outputs = invoke_in_chunks(runner, input_name, inputs, images_per_invoke)
         return [dequantize(outputs[name], output_details[name]) for name in names]
 
     run.interpreter = engine

@@ -42,6 +42,7 @@ from hg_keras.export.tflite import (
     TFLiteHeatmapModel,
     convert_to_tflite,
     export_tflite,
+    invoke_in_chunks,
     keypoint_agreement,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "export_tflite",
     "fold_batch_norm",
     "foldable_pairs",
+    "invoke_in_chunks",
     "keypoint_agreement",
     "shift_through_relu_pairs",
     "next_version",

@@ -103,19 +103,68 @@ def convert_to_tflite(saved_model_dir, quantize: str = "none", representative_cr
     return converter.convert()
 
 
+def invoke_in_chunks(runner, input_name: str, inputs, images_per_invoke: int | None = None):
+    """Run a TFLite signature on a batch, at most ``images_per_invoke`` images per invoke.
+
+    XNNPACK runs one layer over the whole batch before the next, so a large batch streams
+    every activation through memory; invoking a few images at a time keeps them in cache.
+    On 2 cores of an Intel Xeon (8 stacks, fp32, LiteRT, batch 8) one-image invokes took
+    0.93x the time of one batch-8 invoke (docs/BENCHMARKS_XEON.md). The interpreter resizes
+    its input whenever the chunk's batch differs from the last one, so a batch that is a
+    multiple of ``images_per_invoke`` pays no resize after the first call.
+
+    Args:
+        runner: a signature runner (``interpreter.get_signature_runner(...)``).
+        input_name: the signature's input name.
+        inputs: (N, ...) array, already in the input tensor's dtype.
+        images_per_invoke: images per invoke; None runs the whole batch in one invoke.
+
+    Returns:
+        dict output name -> (N, ...) array (the chunks' outputs concatenated in order).
+
+    Raises:
+        ValueError: ``images_per_invoke`` below 1.
+
+    Example:
+        >>> runner = interpreter.get_signature_runner("heatmaps")
+        >>> outputs = invoke_in_chunks(runner, "images", crops, images_per_invoke=1)
+    """
+    if images_per_invoke is not None and images_per_invoke < 1:
+        raise ValueError(f"images_per_invoke is {images_per_invoke}; it must be >= 1 or None")
+    count = len(inputs)
+    if images_per_invoke is None or count <= images_per_invoke:
+        return runner(**{input_name: inputs})
+    parts = [
+        runner(**{input_name: inputs[start : start + images_per_invoke]})
+        for start in range(0, count, images_per_invoke)
+    ]
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
 class TFLiteHeatmapModel:
     """Run a converted heatmap model with float inputs and outputs, whatever its quantization.
 
     Args:
         model: path of a ``.tflite`` file or its bytes.
         num_threads: interpreter threads (None: TFLite's default).
+        images_per_invoke: run a batch as invokes of at most this many images
+            (``invoke_in_chunks``; 1 was the fastest in docs/BENCHMARKS_XEON.md); None runs
+            each batch in one invoke.
 
     Example:
         >>> model = TFLiteHeatmapModel("saved_models/tflite/hourglass/1/hourglass_int8.tflite")
         >>> heatmaps = model(crops)          # dict stack_1 ... stack_S -> (N, 64, 64, K)
+        >>> fast = TFLiteHeatmapModel("hourglass_float32.tflite", num_threads=2,
+        ...                           images_per_invoke=1)
     """
 
-    def __init__(self, model, num_threads: int | None = None):
+    def __init__(self, model, num_threads: int | None = None,
+                 images_per_invoke: int | None = None):
+        if images_per_invoke is not None and images_per_invoke < 1:
+            raise ValueError(
+                f"TFLiteHeatmapModel: images_per_invoke is {images_per_invoke}; it must be "
+                ">= 1 or None"
+            )
         source = (
             {"model_content": bytes(model)}
             if isinstance(model, (bytes, bytearray))
@@ -123,6 +172,7 @@ class TFLiteHeatmapModel:
         )
         self.interpreter = _interpreter_class()(num_threads=num_threads, **source)
         self.runner = self.interpreter.get_signature_runner(HEATMAPS)
+        self.images_per_invoke = images_per_invoke
         self._input = self.runner.get_input_details()["images"]
         self._outputs = self.runner.get_output_details()
         self.output_names = sorted(self._outputs, key=lambda n: (len(n), n))
@@ -138,7 +188,7 @@ class TFLiteHeatmapModel:
         if crops.ndim == 3:
             crops = crops[None]
         images = quantize(crops, self._input)
-        outputs = self.runner(images=images)
+        outputs = invoke_in_chunks(self.runner, "images", images, self.images_per_invoke)
         return {
             name: dequantize(outputs[name], self._outputs[name]) for name in self.output_names
         }

@@ -44,6 +44,10 @@ def test_latency_table_has_a_row_per_path_and_three_columns_per_batch_size():
 
 def test_before_and_after_compares_medians_of_the_largest_model_at_batch_1():
     lines = section(render_report(results()), "## Before and after")
+    assert "8 stack(s), batch 1 unless stated, medians of the table above." in lines
+    assert ("| LiteRT fp32: batch 8 as one-image invokes (`invoke_in_chunks`) | "
+            "LiteRT fp32: 4,000.0 | LiteRT fp32, one image per invoke: 3,600.0 | 1.11x |"
+            ) in lines
     assert ("| BatchNorm folded into the convolutions (`fold_batch_norm`) | "
             "Keras tf.function: 1,000.0 | Keras tf.function, BN folded: 900.0 | 1.11x |") in lines
     assert ("| TFLite: num_threads fixed instead of the interpreter's default | "

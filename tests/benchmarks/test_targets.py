@@ -17,7 +17,8 @@ def test_every_target_is_reported_with_its_measurement_and_verdict():
         "verdict": "met",
     }
     assert targets["TFLite fp32 no slower than Keras tf.function"]["measured"] == (
-        "batch 1: 0.60x Keras (TFLite fp32); batch 8: 0.67x Keras (TFLite fp32)"
+        "batch 1: 0.60x Keras (TFLite fp32); "
+        "batch 8: 0.60x Keras (LiteRT fp32, one image per invoke)"
     )
     assert targets["TFLite fp32 no slower than Keras tf.function"]["verdict"] == "met"
     assert targets["TFLite int8 >= 1.5x faster than fp32"] == {

@@ -89,6 +89,25 @@ def test_float32_heatmaps_match_keras_within_1e_4(tflite_files, test_crops, kera
     assert np.abs(heatmaps - keras_heatmaps).max() <= 1e-4
 
 
+def test_a_batch_run_one_image_per_invoke_gives_the_batch_heatmaps(tflite_files, test_crops):
+    whole = TFLiteHeatmapModel(tflite_files["none"])(test_crops[:5])
+    for images_per_invoke in (1, 2):  # 2: chunks of 2, 2 and 1 (the input is resized)
+        chunked = TFLiteHeatmapModel(tflite_files["none"], images_per_invoke=images_per_invoke)
+        heatmaps = chunked(test_crops[:5])
+        assert sorted(heatmaps) == sorted(whole)
+        for name in whole:
+            assert heatmaps[name].shape == whole[name].shape
+            np.testing.assert_allclose(heatmaps[name], whole[name], atol=1e-5)
+        # each call again: the interpreter's resized input does not leak into the next one
+        np.testing.assert_allclose(chunked.last_stack(test_crops[:1])[0],
+                                   whole["stack_1"][0], atol=1e-5)
+
+
+def test_images_per_invoke_below_one_is_refused(tflite_files):
+    with pytest.raises(ValueError, match="images_per_invoke is 0"):
+        TFLiteHeatmapModel(tflite_files["none"], images_per_invoke=0)
+
+
 def test_fp16_keypoints_agree_with_keras(tflite_files, test_crops, keras_heatmaps):
     heatmaps = TFLiteHeatmapModel(tflite_files["fp16"]).last_stack(test_crops)
     assert keypoint_agreement(keras_heatmaps, heatmaps, tolerance_px=1.0) >= 0.95
