@@ -103,6 +103,13 @@ def convert_to_tflite(saved_model_dir, quantize: str = "none", representative_cr
     return converter.convert()
 
 
+def _check_images_per_invoke(images_per_invoke, caller: str) -> None:
+    if images_per_invoke is not None and images_per_invoke < 1:
+        raise ValueError(
+            f"{caller}: images_per_invoke is {images_per_invoke}; it must be >= 1 or None"
+        )
+
+
 def invoke_in_chunks(runner, input_name: str, inputs, images_per_invoke: int | None = None):
     """Run a TFLite signature on a batch, at most ``images_per_invoke`` images per invoke.
 
@@ -129,8 +136,7 @@ def invoke_in_chunks(runner, input_name: str, inputs, images_per_invoke: int | N
         >>> runner = interpreter.get_signature_runner("heatmaps")
         >>> outputs = invoke_in_chunks(runner, "images", crops, images_per_invoke=1)
     """
-    if images_per_invoke is not None and images_per_invoke < 1:
-        raise ValueError(f"images_per_invoke is {images_per_invoke}; it must be >= 1 or None")
+    _check_images_per_invoke(images_per_invoke, "invoke_in_chunks")
     count = len(inputs)
     if images_per_invoke is None or count <= images_per_invoke:
         return runner(**{input_name: inputs})
@@ -160,11 +166,7 @@ class TFLiteHeatmapModel:
 
     def __init__(self, model, num_threads: int | None = None,
                  images_per_invoke: int | None = None):
-        if images_per_invoke is not None and images_per_invoke < 1:
-            raise ValueError(
-                f"TFLiteHeatmapModel: images_per_invoke is {images_per_invoke}; it must be "
-                ">= 1 or None"
-            )
+        _check_images_per_invoke(images_per_invoke, "TFLiteHeatmapModel")
         source = (
             {"model_content": bytes(model)}
             if isinstance(model, (bytes, bytearray))
