@@ -104,9 +104,12 @@ def convert_to_tflite(saved_model_dir, quantize: str = "none", representative_cr
 
 
 def _check_images_per_invoke(images_per_invoke, caller: str) -> None:
-    if images_per_invoke is not None and images_per_invoke < 1:
+    if images_per_invoke is None:
+        return
+    if not isinstance(images_per_invoke, (int, np.integer)) or images_per_invoke < 1:
         raise ValueError(
-            f"{caller}: images_per_invoke is {images_per_invoke}; it must be >= 1 or None"
+            f"{caller}: images_per_invoke is {images_per_invoke!r}; it must be an int >= 1 "
+            "or None"
         )
 
 

@@ -103,9 +103,11 @@ def test_a_batch_run_one_image_per_invoke_gives_the_batch_heatmaps(tflite_files,
                                    whole["stack_1"][0], atol=1e-5)
 
 
-def test_images_per_invoke_below_one_is_refused(tflite_files):
-    with pytest.raises(ValueError, match="images_per_invoke is 0"):
+def test_images_per_invoke_below_one_or_not_a_whole_number_is_refused(tflite_files):
+    with pytest.raises(ValueError, match="TFLiteHeatmapModel: images_per_invoke is 0"):
         TFLiteHeatmapModel(tflite_files["none"], images_per_invoke=0)
+    with pytest.raises(ValueError, match="images_per_invoke is 1.5; it must be an int"):
+        TFLiteHeatmapModel(tflite_files["none"], images_per_invoke=1.5)
 
 
 def test_fp16_keypoints_agree_with_keras(tflite_files, test_crops, keras_heatmaps):
