@@ -12,7 +12,8 @@ images, interleaved (``time_side_by_side``). The paths:
   interpreter (``ai-edge-litert``), both with the XNNPACK delegate and ``num_threads``;
   TFLite fp32 with the interpreter's default thread count is kept as the "before" row, and
   for batches above one LiteRT fp32 also runs the batch one image per invoke
-  (``hg_keras.export.invoke_in_chunks``);
+  (``hg_keras.export.invoke_in_chunks``), and split over ``num_threads`` one-thread
+  interpreters invoked concurrently (``hg_keras.export.invoke_in_parallel``);
 * the PyTorch port's eager ``PoseNet`` under ``torch.inference_mode``.
 
 Example:
@@ -47,6 +48,7 @@ TFLITE_INT8 = "TFLite int8"
 LITERT_FP32 = "LiteRT fp32"
 LITERT_INT8 = "LiteRT int8"
 LITERT_FP32_PER_IMAGE = "LiteRT fp32, one image per invoke"
+LITERT_FP32_PARALLEL = "LiteRT fp32, one-thread interpreters in parallel"
 TORCH = "PyTorch eager (reference)"
 
 #: Every path, in table order.
@@ -62,6 +64,7 @@ PATHS = (
     TFLITE_INT8,
     LITERT_FP32,
     LITERT_FP32_PER_IMAGE,
+    LITERT_FP32_PARALLEL,
     LITERT_INT8,
     TORCH,
 )
@@ -70,18 +73,38 @@ PATHS = (
 INTEGER_PATHS = (TFLITE_INT8, LITERT_INT8)
 
 #: Paths that only differ from another path at batch sizes above one (not run at batch 1).
-BATCHED_ONLY_PATHS = (LITERT_FP32_PER_IMAGE,)
+BATCHED_ONLY_PATHS = (LITERT_FP32_PER_IMAGE, LITERT_FP32_PARALLEL)
 
-#: TFLite paths: (quantization passed to ``convert_to_tflite``, interpreter, fixed threads,
-#: images per invoke: None for the whole batch at once, see ``invoke_in_chunks``).
+
+@dataclass(frozen=True)
+class TFLitePath:
+    """How a TFLite path runs its model.
+
+    Attributes:
+        quantize: quantization passed to ``convert_to_tflite``.
+        interpreter: ``"tensorflow"`` or ``"litert"``.
+        fixed_threads: give the interpreter ``num_threads``; False keeps TFLite's default.
+        images_per_invoke: None for the whole batch at once (``invoke_in_chunks``).
+        parallel: ``num_threads`` interpreters of one thread each share the batch
+            (``invoke_in_parallel``) instead of one interpreter of ``num_threads``.
+    """
+
+    quantize: str
+    interpreter: str
+    fixed_threads: bool = True
+    images_per_invoke: int | None = None
+    parallel: bool = False
+
+
 _TFLITE_PATHS = {
-    TFLITE_FP32_DEFAULT_THREADS: ("none", "tensorflow", False, None),
-    TFLITE_FP32: ("none", "tensorflow", True, None),
-    TFLITE_FP16: ("fp16", "tensorflow", True, None),
-    TFLITE_INT8: ("int8", "tensorflow", True, None),
-    LITERT_FP32: ("none", "litert", True, None),
-    LITERT_FP32_PER_IMAGE: ("none", "litert", True, 1),
-    LITERT_INT8: ("int8", "litert", True, None),
+    TFLITE_FP32_DEFAULT_THREADS: TFLitePath("none", "tensorflow", fixed_threads=False),
+    TFLITE_FP32: TFLitePath("none", "tensorflow"),
+    TFLITE_FP16: TFLitePath("fp16", "tensorflow"),
+    TFLITE_INT8: TFLitePath("int8", "tensorflow"),
+    LITERT_FP32: TFLitePath("none", "litert"),
+    LITERT_FP32_PER_IMAGE: TFLitePath("none", "litert", images_per_invoke=1),
+    LITERT_FP32_PARALLEL: TFLitePath("none", "litert", images_per_invoke=1, parallel=True),
+    LITERT_INT8: TFLitePath("int8", "litert"),
 }
 
 
@@ -239,10 +262,14 @@ def _make_runner(path, images, model, folded, exported, net, settings):
     if path == SAVED_MODEL:
         return runners.saved_model_runner(exported.saved_model_dir, images)
     if path in _TFLITE_PATHS:
-        quantize, interpreter, fixed_threads, images_per_invoke = _TFLITE_PATHS[path]
-        threads = settings.num_threads if fixed_threads else None
-        return runners.tflite_runner(exported.tflite[quantize], images, threads, interpreter,
-                                     images_per_invoke=images_per_invoke)
+        spec = _TFLITE_PATHS[path]
+        threads = settings.num_threads if spec.fixed_threads else None
+        interpreters = 1
+        if spec.parallel:
+            threads, interpreters = 1, settings.num_threads
+        return runners.tflite_runner(exported.tflite[spec.quantize], images, threads,
+                                     spec.interpreter, images_per_invoke=spec.images_per_invoke,
+                                     num_interpreters=interpreters)
     if path == TORCH:
         return runners.torch_runner(net, images)
     raise ValueError(f"path {path!r} is unknown; choose from {PATHS}")
@@ -282,7 +309,7 @@ def benchmark_inference(settings: InferenceSettings = InferenceSettings(),
     log = log or (lambda *_: None)
     paths, skipped = available_paths(settings.paths)
     quantizations = sorted(
-        {_TFLITE_PATHS[p][0] for p in paths if p in _TFLITE_PATHS},
+        {_TFLITE_PATHS[p].quantize for p in paths if p in _TFLITE_PATHS},
         key=["none", "fp16", "int8"].index,
     )
     result = {"rows": [], "quantization": [], "export_s": {}, "skipped": skipped}

@@ -168,6 +168,9 @@ def _before_after_section(results: dict) -> str:
     batched_pairs = [
         (f"LiteRT fp32: batch {largest_batch} as one-image invokes (`invoke_in_chunks`)",
          inference.LITERT_FP32, inference.LITERT_FP32_PER_IMAGE),
+        (f"LiteRT fp32: batch {largest_batch} split over one-thread interpreters run in "
+         "parallel (`num_interpreters`)",
+         inference.LITERT_FP32_PER_IMAGE, inference.LITERT_FP32_PARALLEL),
     ]
     body = []
     for batch, group in ((1, pairs), (largest_batch, batched_pairs)):

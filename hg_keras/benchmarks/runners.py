@@ -101,7 +101,7 @@ def tflite_interpreter(model_content: bytes, num_threads: int | None,
 
 def tflite_runner(model_content: bytes, images, num_threads: int | None,
                   interpreter: str = "tensorflow", signature: str = "heatmaps",
-                  images_per_invoke: int | None = None):
+                  images_per_invoke: int | None = None, num_interpreters: int = 1):
     """Run a converted heatmap model through its signature; float in, float out.
 
     For full-integer models the input is quantized once, outside the timed call, and the
@@ -115,24 +115,34 @@ def tflite_runner(model_content: bytes, images, num_threads: int | None,
         signature: signature key.
         images_per_invoke: invoke at most this many images at a time
             (``hg_keras.export.invoke_in_chunks``); None: the whole batch in one invoke.
+        num_interpreters: interpreters of ``num_threads`` threads each that share the batch,
+            invoked concurrently (``hg_keras.export.invoke_in_parallel``).
 
     Returns:
         Callable returning a list of float32 numpy heatmaps in stack order.
     """
-    from hg_keras.export.tflite import dequantize, invoke_in_chunks, quantize
+    from concurrent.futures import ThreadPoolExecutor
 
-    engine = tflite_interpreter(model_content, num_threads, interpreter)
-    runner = engine.get_signature_runner(signature)
+    from hg_keras.export.tflite import dequantize, invoke_in_parallel, quantize
+
+    engines = [
+        tflite_interpreter(model_content, num_threads, interpreter)
+        for _ in range(num_interpreters)
+    ]
+    signature_runners = [engine.get_signature_runner(signature) for engine in engines]
+    runner = signature_runners[0]
     input_name, input_details = next(iter(runner.get_input_details().items()))
     output_details = runner.get_output_details()
     names = sorted(output_details, key=lambda n: (len(n), n))
     inputs = quantize(np.asarray(images, np.float32), input_details)
+    pool = ThreadPoolExecutor(num_interpreters) if num_interpreters > 1 else None
 
     def run():
-        outputs = invoke_in_chunks(runner, input_name, inputs, images_per_invoke)
+        outputs = invoke_in_parallel(signature_runners, input_name, inputs, images_per_invoke,
+                                     pool)
         return [dequantize(outputs[name], output_details[name]) for name in names]
 
-    run.interpreter = engine
+    run.interpreters = engines
     return run
 
 

@@ -76,7 +76,8 @@ def evaluate_targets(results: dict) -> list[dict]:
         tflite_rows = [
             r for r in (inference.find_row(rows, stacks, size, p)
                         for p in (inference.TFLITE_FP32, inference.LITERT_FP32,
-                                  inference.LITERT_FP32_PER_IMAGE))
+                                  inference.LITERT_FP32_PER_IMAGE,
+                                  inference.LITERT_FP32_PARALLEL))
             if r is not None
         ]
         if keras_row and tflite_rows:

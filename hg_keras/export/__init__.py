@@ -43,6 +43,7 @@ from hg_keras.export.tflite import (
     convert_to_tflite,
     export_tflite,
     invoke_in_chunks,
+    invoke_in_parallel,
     keypoint_agreement,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "fold_batch_norm",
     "foldable_pairs",
     "invoke_in_chunks",
+    "invoke_in_parallel",
     "keypoint_agreement",
     "shift_through_relu_pairs",
     "next_version",

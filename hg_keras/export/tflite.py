@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import shutil
 import warnings
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -103,14 +105,13 @@ def convert_to_tflite(saved_model_dir, quantize: str = "none", representative_cr
     return converter.convert()
 
 
-def _check_images_per_invoke(images_per_invoke, caller: str) -> None:
-    if images_per_invoke is None:
+def _check_count(value, name: str, caller: str, allow_none: bool = True) -> None:
+    """Refuse a count that is not a whole number >= 1 (or None where allowed), by name."""
+    if value is None and allow_none:
         return
-    if not isinstance(images_per_invoke, (int, np.integer)) or images_per_invoke < 1:
-        raise ValueError(
-            f"{caller}: images_per_invoke is {images_per_invoke!r}; it must be an int >= 1 "
-            "or None"
-        )
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        accepted = "an int >= 1 or None" if allow_none else "an int >= 1"
+        raise ValueError(f"{caller}: {name} is {value!r}; it must be {accepted}")
 
 
 def invoke_in_chunks(runner, input_name: str, inputs, images_per_invoke: int | None = None):
@@ -139,7 +140,7 @@ def invoke_in_chunks(runner, input_name: str, inputs, images_per_invoke: int | N
         >>> runner = interpreter.get_signature_runner("heatmaps")
         >>> outputs = invoke_in_chunks(runner, "images", crops, images_per_invoke=1)
     """
-    _check_images_per_invoke(images_per_invoke, "invoke_in_chunks")
+    _check_count(images_per_invoke, "images_per_invoke", "invoke_in_chunks")
     count = len(inputs)
     if images_per_invoke is None or count <= images_per_invoke:
         return runner(**{input_name: inputs})
@@ -150,34 +151,104 @@ def invoke_in_chunks(runner, input_name: str, inputs, images_per_invoke: int | N
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
+def invoke_in_parallel(runners, input_name: str, inputs, images_per_invoke: int | None = None,
+                       executor=None):
+    """Run a batch split over several interpreters at once, one contiguous part each.
+
+    Each runner (one per interpreter, each interpreter used by one thread at a time) takes
+    a contiguous part of the batch (``np.array_split``) through ``invoke_in_chunks``; the
+    interpreters release Python's GIL while they invoke, so the parts run concurrently.
+    One-thread interpreters side by side keep every core busy on its own images, with no
+    synchronisation between the threads of each layer: on 2 cores of an Intel Xeon (8 stacks,
+    fp32, LiteRT, batch 8) two one-thread interpreters took 0.93-0.95x the time of one
+    two-thread interpreter invoking one image at a time (docs/BENCHMARKS_XEON.md).
+
+    Args:
+        runners: signature runners, one per interpreter.
+        input_name: the signature's input name.
+        inputs: (N, ...) array, already in the input tensor's dtype.
+        images_per_invoke: passed to ``invoke_in_chunks`` for each part.
+        executor: a ``concurrent.futures`` executor with at least ``len(runners)`` workers;
+            None starts threads for this call.
+
+    Returns:
+        dict output name -> (N, ...) array, in the order of ``inputs``.
+
+    Example:
+        >>> runners = [tf.lite.Interpreter(path, num_threads=1).get_signature_runner("heatmaps")
+        ...            for _ in range(2)]
+        >>> outputs = invoke_in_parallel(runners, "images", crops, images_per_invoke=1)
+    """
+    if not runners:
+        raise ValueError("invoke_in_parallel: runners is empty; pass at least one runner")
+    _check_count(images_per_invoke, "images_per_invoke", "invoke_in_parallel")
+    parts = [part for part in np.array_split(inputs, len(runners)) if len(part)]
+    if len(parts) == 1:
+        return invoke_in_chunks(runners[0], input_name, parts[0], images_per_invoke)
+
+    def run(runner, part):
+        return invoke_in_chunks(runner, input_name, part, images_per_invoke)
+
+    if executor is None:
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            results = list(pool.map(run, runners, parts))
+    else:
+        results = list(executor.map(run, runners, parts))
+    return {name: np.concatenate([result[name] for result in results]) for name in results[0]}
+
+
 class TFLiteHeatmapModel:
     """Run a converted heatmap model with float inputs and outputs, whatever its quantization.
 
     Args:
         model: path of a ``.tflite`` file or its bytes.
-        num_threads: interpreter threads (None: TFLite's default).
+        num_threads: threads of each interpreter (None: TFLite's default).
         images_per_invoke: run a batch as invokes of at most this many images
             (``invoke_in_chunks``; 1 was the fastest in docs/BENCHMARKS_XEON.md); None runs
             each batch in one invoke.
+        num_interpreters: interpreters that share each batch, run concurrently
+            (``invoke_in_parallel``); a batch of one image uses only the first. For batches
+            on a server CPU, one interpreter per core with ``num_threads=1`` was the fastest
+            in docs/BENCHMARKS_XEON.md. Each holds its own copy of the activations.
+
+    Raises:
+        ValueError: ``images_per_invoke`` or ``num_interpreters`` is not a whole number
+            >= 1.
 
     Example:
         >>> model = TFLiteHeatmapModel("saved_models/tflite/hourglass/1/hourglass_int8.tflite")
         >>> heatmaps = model(crops)          # dict stack_1 ... stack_S -> (N, 64, 64, K)
         >>> fast = TFLiteHeatmapModel("hourglass_float32.tflite", num_threads=2,
         ...                           images_per_invoke=1)
+        >>> batched = TFLiteHeatmapModel("hourglass_float32.tflite", num_threads=1,
+        ...                              images_per_invoke=1, num_interpreters=2)
     """
 
     def __init__(self, model, num_threads: int | None = None,
-                 images_per_invoke: int | None = None):
-        _check_images_per_invoke(images_per_invoke, "TFLiteHeatmapModel")
+                 images_per_invoke: int | None = None, num_interpreters: int = 1):
+        _check_count(images_per_invoke, "images_per_invoke", "TFLiteHeatmapModel")
+        _check_count(num_interpreters, "num_interpreters", "TFLiteHeatmapModel",
+                     allow_none=False)
         source = (
             {"model_content": bytes(model)}
             if isinstance(model, (bytes, bytearray))
             else {"model_path": str(model)}
         )
-        self.interpreter = _interpreter_class()(num_threads=num_threads, **source)
-        self.runner = self.interpreter.get_signature_runner(HEATMAPS)
+        interpreter_class = _interpreter_class()
+        self.interpreters = [
+            interpreter_class(num_threads=num_threads, **source) for _ in range(num_interpreters)
+        ]
+        self.runners = [
+            interpreter.get_signature_runner(HEATMAPS) for interpreter in self.interpreters
+        ]
+        self.interpreter, self.runner = self.interpreters[0], self.runners[0]
         self.images_per_invoke = images_per_invoke
+        self._executor = None
+        if num_interpreters > 1:
+            self._executor = ThreadPoolExecutor(
+                max_workers=num_interpreters, thread_name_prefix="tflite_invoke"
+            )
+            weakref.finalize(self, self._executor.shutdown, wait=False)
         self._input = self.runner.get_input_details()["images"]
         self._outputs = self.runner.get_output_details()
         self.output_names = sorted(self._outputs, key=lambda n: (len(n), n))
@@ -193,7 +264,8 @@ class TFLiteHeatmapModel:
         if crops.ndim == 3:
             crops = crops[None]
         images = quantize(crops, self._input)
-        outputs = invoke_in_chunks(self.runner, "images", images, self.images_per_invoke)
+        outputs = invoke_in_parallel(self.runners, "images", images, self.images_per_invoke,
+                                     self._executor)
         return {
             name: dequantize(outputs[name], self._outputs[name]) for name in self.output_names
         }

@@ -15,6 +15,7 @@ MEDIANS_8_STACKS = {
     inference.TFLITE_INT8: (0.5, 2.5),
     inference.LITERT_FP32: (0.64, 4.0),
     inference.LITERT_FP32_PER_IMAGE: (None, 3.6),  # run at batch sizes above one only
+    inference.LITERT_FP32_PARALLEL: (None, 3.4),
     inference.LITERT_INT8: (0.5, 2.5),
     inference.TORCH: (1.0, 5.0),
 }

@@ -48,6 +48,9 @@ def test_before_and_after_compares_medians_of_the_largest_model_at_batch_1():
     assert ("| LiteRT fp32: batch 8 as one-image invokes (`invoke_in_chunks`) | "
             "LiteRT fp32: 4,000.0 | LiteRT fp32, one image per invoke: 3,600.0 | 1.11x |"
             ) in lines
+    assert ("| LiteRT fp32: batch 8 split over one-thread interpreters run in parallel "
+            "(`num_interpreters`) | LiteRT fp32, one image per invoke: 3,600.0 | "
+            "LiteRT fp32, one-thread interpreters in parallel: 3,400.0 | 1.06x |") in lines
     assert ("| BatchNorm folded into the convolutions (`fold_batch_norm`) | "
             "Keras tf.function: 1,000.0 | Keras tf.function, BN folded: 900.0 | 1.11x |") in lines
     assert ("| TFLite: num_threads fixed instead of the interpreter's default | "

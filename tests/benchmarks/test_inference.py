@@ -87,6 +87,9 @@ def test_every_float_path_computes_the_reference_heatmaps():
             "tflite fp32, one image per invoke": runners.tflite_runner(
                 exported.tflite["none"], images, 1, images_per_invoke=1
             )(),
+            "tflite fp32, two interpreters in parallel": runners.tflite_runner(
+                exported.tflite["none"], images, 1, images_per_invoke=1, num_interpreters=2
+            )(),
         }
     scale = np.abs(expected).max()
     for name, output in outputs.items():

@@ -15,6 +15,7 @@ from hg_keras.export.tflite import (
     calibration_crops_from_records,
     convert_to_tflite,
     export_tflite,
+    invoke_in_parallel,
     keypoint_agreement,
     tflite_file_name,
 )
@@ -108,6 +109,41 @@ def test_images_per_invoke_below_one_or_not_a_whole_number_is_refused(tflite_fil
         TFLiteHeatmapModel(tflite_files["none"], images_per_invoke=0)
     with pytest.raises(ValueError, match="images_per_invoke is 1.5; it must be an int"):
         TFLiteHeatmapModel(tflite_files["none"], images_per_invoke=1.5)
+
+
+def test_a_batch_shared_by_parallel_interpreters_gives_the_batch_heatmaps_in_order(
+    tflite_files, test_crops
+):
+    whole = TFLiteHeatmapModel(tflite_files["none"])(test_crops[:5])
+    parallel = TFLiteHeatmapModel(tflite_files["none"], num_threads=1, images_per_invoke=1,
+                                  num_interpreters=3)
+    assert len(parallel.interpreters) == 3
+    for _ in range(2):  # the thread pool is reused from call to call
+        heatmaps = parallel(test_crops[:5])  # parts of 2, 2 and 1 images
+        assert sorted(heatmaps) == sorted(whole)
+        np.testing.assert_allclose(heatmaps["stack_1"], whole["stack_1"], atol=1e-5)
+    # fewer images than interpreters: only as many parts as images
+    np.testing.assert_allclose(parallel.last_stack(test_crops[3:5]), whole["stack_1"][3:5],
+                               atol=1e-5)
+    np.testing.assert_allclose(parallel.last_stack(test_crops[4]), whole["stack_1"][4:5],
+                               atol=1e-5)
+
+
+def test_invoke_in_parallel_without_an_executor_starts_its_own_threads(tflite_files,
+                                                                       test_crops):
+    models = [TFLiteHeatmapModel(tflite_files["none"], num_threads=1) for _ in range(2)]
+    runners = [model.runner for model in models]
+    images = np.asarray(test_crops[:4], np.float32)
+    outputs = invoke_in_parallel(runners, "images", images)
+    np.testing.assert_allclose(outputs["stack_1"], models[0].last_stack(images), atol=1e-5)
+    with pytest.raises(ValueError, match="invoke_in_parallel: runners is empty"):
+        invoke_in_parallel([], "images", images)
+
+
+def test_num_interpreters_below_one_or_none_is_refused(tflite_files):
+    for bad in (0, None, 2.0):
+        with pytest.raises(ValueError, match=f"TFLiteHeatmapModel: num_interpreters is {bad}"):
+            TFLiteHeatmapModel(tflite_files["none"], num_interpreters=bad)
 
 
 def test_fp16_keypoints_agree_with_keras(tflite_files, test_crops, keras_heatmaps):
