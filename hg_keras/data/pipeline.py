@@ -316,14 +316,13 @@ def crop_sample(element, config, flip_permutation=None, training=True):
     else:
         rotation, flip = 0.0, False
     image_to_crop = crop_matrix(center, scale, (size, size), rotation, flip)
+    gains = element["color_gains"] if training and config.color_jitter > 0 else None
     image = warp_region(
-        element["region"], image_to_crop @ element["region_to_image"], (size, size)
+        element["region"], image_to_crop @ element["region_to_image"], (size, size), gains
     )
     # The heatmap grid covers the crop: the same matrix, rescaled from S to S/4 pixels.
     to_heatmap = rescale_matrix((size, size), (out, out)) @ image_to_crop
     if training:
-        if config.color_jitter > 0:
-            image = tf.clip_by_value(image * element["color_gains"], 0.0, 1.0)
         permutation = tf.constant(flip_permutation, tf.int32)
         joints = tf.where(flip, tf.gather(joints, permutation), joints)
         annotated = tf.where(flip, tf.gather(annotated, permutation), annotated)

@@ -7,7 +7,8 @@ import tensorflow as tf
 
 from hg_keras.benchmarks.pipeline_reference import projective_transform_warp
 from hg_keras.data.images import (
-    MIN_PADDED_REGION_BYTES,
+    JPEG_CROP_ALIGNMENT_PX,
+    MIN_PADDED_REGION_PIXELS,
     _padded_to_power_of_two,
     choose_reduction_ratio,
     decode_region,
@@ -125,6 +126,26 @@ def test_reduced_jpeg_decode_gives_the_same_crop_as_full_decode(tmp_path):
     assert np.abs(crops[True] - crops[False]).mean() < 2.0
 
 
+def test_jpeg_region_starts_on_the_decoder_crop_alignment_and_keeps_its_pixels(tmp_path):
+    rgb = _smooth_rgb(360, 640)
+    path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(path), rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+    contents = tf.io.read_file(str(path))
+    whole = tf.io.decode_jpeg(contents, channels=3, dct_method="INTEGER_ACCURATE").numpy()
+    for center_x, max_zoom, ratio in ((333.0, 1.0, 1), (333.0, 0.5, 2), (100.0, 0.25, 4)):
+        region, to_image = decode_region(contents, [center_x, 180.0], 60.0, max_zoom)
+        left_px, top_px = float(to_image[0, 2]), float(to_image[1, 2])
+        assert float(to_image[0, 0]) == ratio
+        left = round((left_px - (ratio - 1) / 2) / ratio)  # in reduced pixels
+        assert left % (JPEG_CROP_ALIGNMENT_PX // ratio) == 0
+        assert left_px <= center_x - 60.0  # the region still holds the crop box
+        if ratio == 1:  # the pixels are the whole image's, where to_image says
+            top = round(top_px)
+            part = whole[top : top + region.shape[0], left : left + region.shape[1]]
+            levels = np.abs(region.numpy().astype(int) - part)
+            assert levels.max() <= 2 and np.mean(levels > 0) < 0.02  # chroma at the cut
+
+
 def test_truncated_and_foreign_files_are_recognised_before_decoding(tmp_path):
     rgb = _smooth_rgb(40, 60)
     jpeg = cv2.imencode(".jpg", rgb)[1].tobytes()
@@ -176,7 +197,8 @@ def test_compiled_warp_fades_to_black_over_the_last_pixel_at_the_border():
 
 def test_regions_are_padded_to_a_few_size_classes():
     lengths = {
-        int(tf.size(_padded_to_power_of_two(tf.zeros([count], tf.uint8))))
-        for count in (1, 3000, 4096, 4097, 100_000, 131_072, 131_073, 2_764_800)
+        tuple(_padded_to_power_of_two(tf.zeros([count, 3], tf.uint8)).shape)
+        for count in (1, 1000, 1024, 1025, 100_000, 131_072, 131_073, 921_600)
     }
-    assert lengths == {MIN_PADDED_REGION_BYTES, 8192, 131_072, 262_144, 4_194_304}
+    assert lengths == {(MIN_PADDED_REGION_PIXELS, 3), (2048, 3), (131_072, 3), (262_144, 3),
+                       (1_048_576, 3)}
