@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hg_keras.benchmarks import inference, training
+from hg_keras.benchmarks.suite import SECTIONS
 from hg_keras.benchmarks.targets import evaluate_targets
 
 #: Results file of ``scripts/benchmark_gpu.py``, looked for beside the CPU report.
@@ -430,6 +431,8 @@ def render_report(results: dict, out_path=None) -> str:
         "nothing."
         if config["quick"]
         else "Full run."
+        if set(config.get("sections", SECTIONS)) >= set(SECTIONS)
+        else f"Sections run: {', '.join(config['sections'])} (the others are not measured)."
     )
     sections = [
         "# Benchmarks",

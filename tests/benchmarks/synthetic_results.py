@@ -1,6 +1,7 @@
 """Hand-made benchmark results with round numbers, for the targets and report tests."""
 
 from hg_keras.benchmarks import inference, training
+from hg_keras.benchmarks.suite import SECTIONS
 
 #: Median seconds per batch at 8 stacks, batch 1 and batch 8, per inference path.
 MEDIANS_8_STACKS = {
@@ -42,7 +43,7 @@ def inference_rows():
 def results(pipeline_ratio_per_core=2.5, training_ratio=0.75, cores=2, load=(0.5, 0.4, 0.3)):
     """A complete ``run_benchmarks``-shaped result of a full run at 8 stacks."""
     return {
-        "config": {"quick": False, "num_threads": cores, "sections": ["inference"],
+        "config": {"quick": False, "num_threads": cores, "sections": list(SECTIONS),
                    "repeats": None},
         "machine": {
             "date": "2026-01-02 03:04 UTC", "cpu_model": "Test CPU", "cpu_flags": ["avx2"],

@@ -123,3 +123,12 @@ def test_training_section_states_the_fused_batch_norm_before_and_after():
                "fused kernel, 2.00x." in line for line in lines)
     assert not any("fused kernel, " in line for line in section(render_report(results()),
                                                                    "## Training step"))
+
+
+def test_header_says_full_run_or_which_sections_ran():
+    assert "Full run." in render_report(results())
+    partial = results()
+    partial["config"]["sections"] = ["pipeline"]
+    text = render_report(partial)
+    assert "Full run." not in text
+    assert "Sections run: pipeline (the others are not measured)." in text
