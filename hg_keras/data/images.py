@@ -203,8 +203,7 @@ def _neighbour_weights(low, fraction, count):
             tf.clip_by_value(low, 0, count - 1), tf.clip_by_value(low + 1, 0, count - 1))
 
 
-@tf.function(jit_compile=True)
-def _bilinear_warp(pixels, region_hw, output_to_region, gains, size):
+def bilinear_sample(pixels, region_hw, output_to_region, gains, size):
     """Bilinear resampling of a flattened (padded) region of uint8 RGB pixels, times ``gains``.
 
     Output pixel (x, y) reads the region at ``output_to_region @ (x, y, 1)`` (pixel centres at
@@ -212,7 +211,26 @@ def _bilinear_warp(pixels, region_hw, output_to_region, gains, size):
     the region count as black, so the result fades to black over the last pixel at the
     border, as ``ImageProjectiveTransformV3`` does with ``fill_mode="CONSTANT"``. Values are
     cut to whole uint8 levels like that op's uint8 output, then multiplied by the per-channel
-    ``gains`` and clipped to [0, 1]. XLA fuses it all into one loop.
+    ``gains`` and clipped to [0, 1]. Compiled with XLA (``_bilinear_warp``, or inside a
+    larger compiled function), it all fuses into one loop.
+
+    Args:
+        pixels: (P, 3) uint8, the region's pixels row by row, zero-padded
+            (``padded_region_pixels``).
+        region_hw: (2,) int32, the region's height and width.
+        output_to_region: (3, 3) float32 affine matrix, output pixels -> region pixels.
+        gains: (3,) float32 per-channel factors.
+        size: (height, width) of the output, Python ints.
+
+    Returns:
+        (height, width, 3) float32 tensor in [0, 1].
+
+    Example:
+        >>> region = tf.fill((10, 10, 3), tf.constant(255, tf.uint8))
+        >>> crop = bilinear_sample(padded_region_pixels(region), tf.constant([10, 10]),
+        ...                        tf.eye(3), tf.ones([3]), (4, 12))
+        >>> float(crop[0, 0, 0]), float(crop[0, 11, 0])      # inside, 2 columns beyond
+        (1.0, 0.0)
     """
     height, width = region_hw[0], region_hw[1]
     ys, xs = tf.meshgrid(
@@ -240,6 +258,19 @@ def _bilinear_warp(pixels, region_hw, output_to_region, gains, size):
              + pixel(bottom_row + right_column) * weight_right)
     levels = tf.floor(upper * weight_top + lower * weight_bottom)
     return tf.clip_by_value(levels * (1.0 / 255.0) * gains, 0.0, 1.0)
+
+
+_bilinear_warp = tf.function(bilinear_sample, jit_compile=True)
+
+
+def padded_region_pixels(region):
+    """(h, w, 3) uint8 region -> its (P, 3) pixels padded to a size class (``bilinear_sample``).
+
+    Example:
+        >>> padded_region_pixels(tf.zeros((10, 10, 3), tf.uint8)).shape.as_list()
+        [1024, 3]
+    """
+    return _padded_to_power_of_two(tf.reshape(region, [-1, 3]))
 
 
 def _padded_to_power_of_two(pixels):
@@ -286,7 +317,7 @@ def warp_region(region, region_to_output, size, gains=None):
     output_to_region = tf.linalg.inv(tf.cast(region_to_output, tf.float32))
     output_to_region = output_to_region / output_to_region[2, 2]
     gains = tf.ones([3]) if gains is None else tf.cast(gains, tf.float32)
-    pixels = _padded_to_power_of_two(tf.reshape(region, [-1, 3]))
+    pixels = padded_region_pixels(region)
     warped = _bilinear_warp(pixels, tf.shape(region)[:2], output_to_region, gains, tuple(size))
     warped.set_shape((size[0], size[1], 3))
     return warped

@@ -24,10 +24,11 @@ from hg_keras.data.augment import sample_augmentation
 from hg_keras.data.config import PipelineConfig
 from hg_keras.data.heatmaps import gaussian_heatmaps
 from hg_keras.data.images import (
+    bilinear_sample,
     decode_region,
     encoded_image_is_complete,
+    padded_region_pixels,
     region_half_extent_px,
-    warp_region,
 )
 from hg_keras.data.transforms import (
     BOX_PIXELS_PER_SCALE,
@@ -285,6 +286,27 @@ def _joints_on_grid(joints_xy, annotated, image_to_heatmap, output_size):
     return joints_hm, tf.cast(annotated, tf.bool) & inside
 
 
+@tf.function(jit_compile=True)
+def _crop_kernel(pixels, region_hw, region_to_image, center, scale, rotation, flip, gains,
+                 joints, annotated, permutation, size, out):
+    """One sample's crop, heatmap-grid joints and image -> heatmap matrix, as one XLA call.
+
+    The matrix arithmetic, the warp and the joint mapping would otherwise be dozens of tiny
+    TF ops per sample, each paying the executor's per-op cost.
+    """
+    image_to_crop = crop_matrix(center, scale, (size, size), rotation, flip)
+    output_to_region = tf.linalg.inv(image_to_crop @ region_to_image)
+    output_to_region = output_to_region / output_to_region[2, 2]
+    image = bilinear_sample(pixels, region_hw, output_to_region, gains, (size, size))
+    # The heatmap grid covers the crop: the same matrix, rescaled from S to S/4 pixels.
+    to_heatmap = rescale_matrix((size, size), (out, out)) @ image_to_crop
+    # When flipped, channel k holds joint permutation[k] (left and right swap).
+    joints = tf.where(flip, tf.gather(joints, permutation), joints)
+    annotated = tf.where(flip, tf.gather(annotated, permutation), annotated)
+    joints_hm, valid = _joints_on_grid(joints, annotated, to_heatmap, out)
+    return image, joints_hm, valid, to_heatmap
+
+
 def crop_sample(element, config, flip_permutation=None, training=True):
     """Warp a loaded region into the network crop and map the joints onto the heatmap grid.
 
@@ -313,20 +335,17 @@ def crop_sample(element, config, flip_permutation=None, training=True):
     if training:
         scale = scale * element["scale_factor"]
         rotation, flip = element["rotation_deg"], element["flip"]
-    else:
-        rotation, flip = 0.0, False
-    image_to_crop = crop_matrix(center, scale, (size, size), rotation, flip)
-    gains = element["color_gains"] if training and config.color_jitter > 0 else None
-    image = warp_region(
-        element["region"], image_to_crop @ element["region_to_image"], (size, size), gains
-    )
-    # The heatmap grid covers the crop: the same matrix, rescaled from S to S/4 pixels.
-    to_heatmap = rescale_matrix((size, size), (out, out)) @ image_to_crop
-    if training:
         permutation = tf.constant(flip_permutation, tf.int32)
-        joints = tf.where(flip, tf.gather(joints, permutation), joints)
-        annotated = tf.where(flip, tf.gather(annotated, permutation), annotated)
-    joints_hm, valid = _joints_on_grid(joints, annotated, to_heatmap, out)
+    else:
+        rotation, flip = tf.constant(0.0), tf.constant(False)
+        permutation = tf.range(tf.shape(joints)[0], dtype=tf.int32)
+    gains = element["color_gains"] if training and config.color_jitter > 0 else tf.ones([3])
+    region = element["region"]
+    image, joints_hm, valid, to_heatmap = _crop_kernel(
+        padded_region_pixels(region), tf.shape(region)[:2], element["region_to_image"],
+        center, scale, rotation, flip, gains, joints, annotated, permutation, size, out,
+    )
+    image.set_shape((size, size, 3))
     sample = {"image": image, "joints_hm": joints_hm, "valid": valid}
     if not training:
         sample.update(

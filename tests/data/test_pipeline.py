@@ -294,3 +294,27 @@ def test_an_input_context_keeps_its_share_and_batches_per_replica(person_records
     batches = [batch["index"].numpy() for batch in dataset]
     assert [len(b) for b in batches] == [2]  # global batch 4 over 2 replicas
     np.testing.assert_array_equal(np.concatenate(batches), [1, 3])
+
+
+def test_compiled_crop_equals_the_crop_matrix_warp_and_joint_mapping(person_records):
+    """crop_sample runs as one XLA call; it gives what its public pieces give one by one."""
+    from hg_keras.data import apply_matrix, crop_sample, rescale_matrix, warp_region
+
+    config = PipelineConfig(color_jitter=0.2)
+    element = {**_element(person_records(1), 0), "seed": tf.constant([3, 4], tf.int64)}
+    element = load_region(plan_augmentation(element, config), config, training=True)
+    element.update(rotation_deg=tf.constant(20.0), flip=tf.constant(True),
+                   color_gains=tf.constant([0.9, 1.0, 1.1]))
+    sample = crop_sample(element, config, FLIP)
+    size = (config.input_size, config.input_size)
+    image_to_crop = crop_matrix_np(element["center"], element["scale"] * element["scale_factor"],
+                                   size, 20.0, True).astype(np.float32)
+    crop = warp_region(element["region"], image_to_crop @ element["region_to_image"].numpy(),
+                       size, element["color_gains"]).numpy()
+    levels = np.abs(np.round(sample["image"].numpy() * 255) - np.round(crop * 255))
+    assert levels.max() <= 1 and np.mean(levels > 0) < 0.001
+    to_heatmap = rescale_matrix(size, (config.output_size,) * 2).numpy() @ image_to_crop
+    joints = apply_matrix(to_heatmap, element["joints"].numpy()[list(FLIP)]).numpy()
+    valid = sample["valid"].numpy()
+    np.testing.assert_allclose(sample["joints_hm"].numpy()[valid], joints[valid], atol=1e-3)
+    assert valid.sum() >= 8
