@@ -203,22 +203,22 @@ def _neighbour_weights(low, fraction, count):
             tf.clip_by_value(low, 0, count - 1), tf.clip_by_value(low + 1, 0, count - 1))
 
 
-def bilinear_sample(pixels, region_hw, output_to_region, gains, size):
+def bilinear_sample(pixels, region_hw, region_to_output, gains, size):
     """Bilinear resampling of a flattened (padded) region of uint8 RGB pixels, times ``gains``.
 
-    Output pixel (x, y) reads the region at ``output_to_region @ (x, y, 1)`` (pixel centres at
-    integers), from its four neighbours, each gathered as one RGB triple; neighbours outside
-    the region count as black, so the result fades to black over the last pixel at the
-    border, as ``ImageProjectiveTransformV3`` does with ``fill_mode="CONSTANT"``. Values are
-    cut to whole uint8 levels like that op's uint8 output, then multiplied by the per-channel
-    ``gains`` and clipped to [0, 1]. Compiled with XLA (``_bilinear_warp``, or inside a
-    larger compiled function), it all fuses into one loop.
+    Output pixel (x, y) reads the region at ``inverse(region_to_output) @ (x, y, 1)`` (pixel
+    centres at integers), from its four neighbours, each gathered as one RGB triple;
+    neighbours outside the region count as black, so the result fades to black over the last
+    pixel at the border, as ``ImageProjectiveTransformV3`` does with ``fill_mode="CONSTANT"``.
+    Values are cut to whole uint8 levels like that op's uint8 output, then multiplied by the
+    per-channel ``gains`` and clipped to [0, 1]. Compiled with XLA (``_bilinear_warp``, or
+    inside a larger compiled function), it all fuses into one loop.
 
     Args:
         pixels: (P, 3) uint8, the region's pixels row by row, zero-padded
             (``padded_region_pixels``).
         region_hw: (2,) int32, the region's height and width.
-        output_to_region: (3, 3) float32 affine matrix, output pixels -> region pixels.
+        region_to_output: (3, 3) float32 affine matrix, region pixels -> output pixels.
         gains: (3,) float32 per-channel factors.
         size: (height, width) of the output, Python ints.
 
@@ -233,6 +233,8 @@ def bilinear_sample(pixels, region_hw, output_to_region, gains, size):
         (1.0, 0.0)
     """
     height, width = region_hw[0], region_hw[1]
+    output_to_region = tf.linalg.inv(tf.cast(region_to_output, tf.float32))
+    output_to_region = output_to_region / output_to_region[2, 2]
     ys, xs = tf.meshgrid(
         tf.range(size[0], dtype=tf.float32), tf.range(size[1], dtype=tf.float32), indexing="ij"
     )
@@ -314,11 +316,10 @@ def warp_region(region, region_to_output, size, gains=None):
         ([4, 12, 3], 1.0, 0.0)
     """
     region = tf.convert_to_tensor(region)
-    output_to_region = tf.linalg.inv(tf.cast(region_to_output, tf.float32))
-    output_to_region = output_to_region / output_to_region[2, 2]
     gains = tf.ones([3]) if gains is None else tf.cast(gains, tf.float32)
     pixels = padded_region_pixels(region)
-    warped = _bilinear_warp(pixels, tf.shape(region)[:2], output_to_region, gains, tuple(size))
+    warped = _bilinear_warp(pixels, tf.shape(region)[:2], tf.cast(region_to_output, tf.float32),
+                            gains, tuple(size))
     warped.set_shape((size[0], size[1], 3))
     return warped
 

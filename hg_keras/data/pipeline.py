@@ -295,9 +295,8 @@ def _crop_kernel(pixels, region_hw, region_to_image, center, scale, rotation, fl
     TF ops per sample, each paying the executor's per-op cost.
     """
     image_to_crop = crop_matrix(center, scale, (size, size), rotation, flip)
-    output_to_region = tf.linalg.inv(image_to_crop @ region_to_image)
-    output_to_region = output_to_region / output_to_region[2, 2]
-    image = bilinear_sample(pixels, region_hw, output_to_region, gains, (size, size))
+    image = bilinear_sample(pixels, region_hw, image_to_crop @ region_to_image, gains,
+                            (size, size))
     # The heatmap grid covers the crop: the same matrix, rescaled from S to S/4 pixels.
     to_heatmap = rescale_matrix((size, size), (out, out)) @ image_to_crop
     # When flipped, channel k holds joint permutation[k] (left and right swap).

@@ -7,13 +7,17 @@ import tensorflow as tf
 
 from hg_keras.data import (
     PipelineConfig,
+    apply_matrix,
     augment_sample,
     crop_matrix_np,
+    crop_sample,
     load_region,
     make_dataset,
     plan_augmentation,
     records_to_columns,
+    rescale_matrix,
     sample_augmentation,
+    warp_region,
 )
 from hg_keras.datasets.records import MPII_INFO
 
@@ -298,8 +302,6 @@ def test_an_input_context_keeps_its_share_and_batches_per_replica(person_records
 
 def test_compiled_crop_equals_the_crop_matrix_warp_and_joint_mapping(person_records):
     """crop_sample runs as one XLA call; it gives what its public pieces give one by one."""
-    from hg_keras.data import apply_matrix, crop_sample, rescale_matrix, warp_region
-
     config = PipelineConfig(color_jitter=0.2)
     element = {**_element(person_records(1), 0), "seed": tf.constant([3, 4], tf.int64)}
     element = load_region(plan_augmentation(element, config), config, training=True)
